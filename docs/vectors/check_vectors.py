@@ -1,0 +1,839 @@
+#!/usr/bin/env python3
+"""An independent reader of cofre's formats, written from docs/FORMAT.md alone.
+
+It implements the readers of docs/FORMAT.md (sealed box, wrapped key, signature, stream
+with the look-ahead reader, key hierarchy, text form) with Python's `cryptography`
+package, and checks every vector in this folder: positive vectors must decode to the
+stored values (and the deterministic ones must re-encode byte for byte), negative
+vectors must be rejected with the stored error class (FORMAT.md, section 2.3).
+
+Argon2id comes from `cryptography` when it has it (version 44 and later), otherwise
+from `argon2-cffi`'s low-level API.
+
+    python3 -m venv /tmp/cofre-vectors-venv
+    /tmp/cofre-vectors-venv/bin/pip install cryptography argon2-cffi
+    /tmp/cofre-vectors-venv/bin/python docs/vectors/check_vectors.py
+
+Section numbers in comments are those of docs/FORMAT.md.
+"""
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import os
+import sys
+import traceback
+import unicodedata
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+try:  # cryptography >= 44
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id as _CryptographyArgon2id
+except ImportError:  # pragma: no cover - depends on the installed version
+    _CryptographyArgon2id = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Reject(Exception):
+    """A reader refused its input; `cls` is the error class of section 2.3."""
+
+    def __init__(self, cls, why=""):
+        super().__init__(f"{cls}: {why}")
+        self.cls = cls
+
+
+# ------------------------------------------------------------------------------------
+# Section 1: primitives and conventions
+# ------------------------------------------------------------------------------------
+
+
+def u32be(n):
+    if not 0 <= n <= 0xFFFFFFFF:
+        raise ValueError("context longer than 2^32 - 1 bytes")
+    return n.to_bytes(4, "big")
+
+
+def u64be(n):
+    return n.to_bytes(8, "big")
+
+
+def hmac_sha256(key, data):
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def hkdf_sha256(ikm, salt, info, length):
+    return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+
+
+def cbc_encrypt(enc_key, iv, plaintext):
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plaintext) + padder.finalize()
+    e = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+    return e.update(padded) + e.finalize()
+
+
+def cbc_decrypt(enc_key, iv, ciphertext):
+    """Decrypt and unpad; only ever called after the tag verified."""
+    d = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).decryptor()
+    padded = d.update(ciphertext) + d.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError as e:
+        raise Reject("decrypt", "padding") from e
+
+
+# ------------------------------------------------------------------------------------
+# Section 10: text form (strict unpadded base64url)
+# ------------------------------------------------------------------------------------
+
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def text_encode(data):
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def text_decode(text):
+    if any(c not in B64URL for c in text):
+        raise Reject("malformed", "character outside the base64url alphabet")
+    if len(text) % 4 == 1:
+        raise Reject("malformed", "impossible length")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if text_encode(data) != text:
+        raise Reject("malformed", "non-zero trailing bits")
+    return data
+
+
+# ------------------------------------------------------------------------------------
+# Section 2.1: the common header
+# ------------------------------------------------------------------------------------
+
+
+def check_header(data, kind):
+    if len(data) < 3:
+        raise Reject("malformed", "shorter than the header")
+    if data[0] != kind:
+        raise Reject("unsupported", "format type")
+    if data[1] != 0x01:
+        raise Reject("unsupported", "version")
+    if data[2] != 0x01:
+        raise Reject("unsupported", "algorithm")
+
+
+# ------------------------------------------------------------------------------------
+# Section 3: symmetric keys
+# ------------------------------------------------------------------------------------
+
+
+def halves(key):
+    if len(key) != 64:
+        raise ValueError("a symmetric key is 64 bytes")
+    return key[:32], key[32:]
+
+
+# ------------------------------------------------------------------------------------
+# Section 4: RSA keys
+# ------------------------------------------------------------------------------------
+
+
+def load_public_key(spki):
+    try:
+        pub = serialization.load_der_public_key(spki)
+    except ValueError as e:
+        raise Reject("invalid_key", "not a DER SubjectPublicKeyInfo") from e
+    if not isinstance(pub, rsa.RSAPublicKey):
+        raise Reject("invalid_key", "not RSA")
+    canonical = pub.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if canonical != spki:
+        raise Reject("invalid_key", "not canonical DER")
+    if not 3072 <= pub.key_size <= 8192:
+        raise Reject("invalid_key", "modulus size")
+    return pub
+
+
+def load_private_key(pkcs8):
+    try:
+        key = serialization.load_der_private_key(pkcs8, password=None)
+    except ValueError as e:
+        raise Reject("invalid_key", "not PKCS#8") from e
+    if not isinstance(key, rsa.RSAPrivateKey) or not 3072 <= key.key_size <= 8192:
+        raise Reject("invalid_key", "not an accepted RSA key")
+    return key
+
+
+def spki_of(key):
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def fingerprint(spki):
+    return hashlib.sha256(spki).digest()
+
+
+def key_id(spki):
+    return fingerprint(spki)[:16]
+
+
+def modulus_len(key):
+    return (key.key_size + 7) // 8
+
+
+# ------------------------------------------------------------------------------------
+# Section 5: sealed box
+# ------------------------------------------------------------------------------------
+
+SEALED_HEADER = bytes([0x01, 0x01, 0x01])
+
+
+def sealed_mac_input(context, iv, ciphertext):
+    return SEALED_HEADER + u32be(len(context)) + context + iv + ciphertext
+
+
+def seal(key, context, plaintext, iv):
+    enc_key, mac_key = halves(key)
+    ct = cbc_encrypt(enc_key, iv, plaintext)
+    tag = hmac_sha256(mac_key, sealed_mac_input(context, iv, ct))
+    return SEALED_HEADER + iv + ct + tag
+
+
+def parse_sealed(data):
+    """Steps 1-3 of 5.2: no key needed."""
+    check_header(data, 0x01)
+    if len(data) < 67:
+        raise Reject("malformed", "shorter than 67 bytes")
+    iv, ct, tag = data[3:19], data[19:-32], data[-32:]
+    if len(ct) == 0 or len(ct) % 16:
+        raise Reject("malformed", "ciphertext is not a positive multiple of 16")
+    return iv, ct, tag
+
+
+def open_sealed(key, context, data):
+    iv, ct, tag = parse_sealed(data)
+    enc_key, mac_key = halves(key)
+    if not hmac.compare_digest(hmac_sha256(mac_key, sealed_mac_input(context, iv, ct)), tag):
+        raise Reject("decrypt", "tag")
+    return cbc_decrypt(enc_key, iv, ct)
+
+
+# ------------------------------------------------------------------------------------
+# Section 6: wrapped key
+# ------------------------------------------------------------------------------------
+
+WRAPPED_HEADER = bytes([0x02, 0x01, 0x01])
+OAEP_LABELLED = lambda label: rsa_padding.OAEP(  # noqa: E731
+    mgf=rsa_padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=label
+)
+
+
+def wrap_label(kid, context):
+    return WRAPPED_HEADER + kid + u32be(len(context)) + context
+
+
+def split_rsa_envelope(data, kind):
+    check_header(data, kind)
+    if len(data) < 19 or not 384 <= len(data) - 19 <= 1024:
+        raise Reject("malformed", "length")
+    return data[3:19], data[19:]
+
+
+def wrap(public_key, spki, key, context):
+    kid = key_id(spki)
+    ct = public_key.encrypt(key, OAEP_LABELLED(wrap_label(kid, context)))
+    return WRAPPED_HEADER + kid + ct
+
+
+def unwrap(private_key, context, data):
+    kid, ct = split_rsa_envelope(data, 0x02)
+    if kid != key_id(spki_of(private_key)):
+        raise Reject("key_mismatch", "wrapped for another key")
+    if len(ct) != modulus_len(private_key):
+        raise Reject("decrypt", "ciphertext length")
+    try:
+        key = private_key.decrypt(ct, OAEP_LABELLED(wrap_label(kid, context)))
+    except ValueError as e:
+        raise Reject("decrypt", "OAEP") from e
+    if len(key) != 64:
+        raise Reject("decrypt", "not a 64-byte key")
+    return key
+
+
+# ------------------------------------------------------------------------------------
+# Section 7: signature
+# ------------------------------------------------------------------------------------
+
+SIGNATURE_HEADER = bytes([0x03, 0x01, 0x01])
+PSS_32 = rsa_padding.PSS(mgf=rsa_padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+def signed_message(kid, context, message):
+    return SIGNATURE_HEADER + kid + u32be(len(context)) + context + message
+
+
+def sign(private_key, context, message):
+    kid = key_id(spki_of(private_key))
+    sig = private_key.sign(signed_message(kid, context, message), PSS_32, hashes.SHA256())
+    return SIGNATURE_HEADER + kid + sig
+
+
+def verify(public_key, spki, context, message, data):
+    kid, sig = split_rsa_envelope(data, 0x03)
+    if kid != key_id(spki):
+        raise Reject("bad_signature", "signed by another key")
+    if len(sig) != (public_key.key_size + 7) // 8:
+        raise Reject("bad_signature", "signature length")
+    try:
+        public_key.verify(sig, signed_message(kid, context, message), PSS_32, hashes.SHA256())
+    except InvalidSignature as e:
+        raise Reject("bad_signature", "PSS") from e
+
+
+# ------------------------------------------------------------------------------------
+# Section 8: stream
+# ------------------------------------------------------------------------------------
+
+STREAM_LABEL = b"cofre-stream-v1"
+
+
+def stream_info(header, context):
+    return STREAM_LABEL + header + context
+
+
+def stream_keys(key, header, context):
+    okm = hkdf_sha256(key, header[4:20], stream_info(header, context), 64)
+    return okm[:32], okm[32:]
+
+
+def chunk_tag(mac_key, index, last, iv, ct):
+    return hmac_sha256(mac_key, u64be(index) + (b"\x01" if last else b"\x00") + iv + ct)
+
+
+def encrypt_stream(key, context, log2c, nonce, plaintext, ivs):
+    """8.4, with the chunk IVs given (they are random in real use)."""
+    header = bytes([0x04, 0x01, 0x01, log2c]) + nonce
+    enc_key, mac_key = stream_keys(key, header, context)
+    c = 1 << log2c
+    pieces = [plaintext[i:i + c] for i in range(0, len(plaintext), c)] or [b""]
+    out = header
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        ct = cbc_encrypt(enc_key, ivs[i], piece)
+        out += ivs[i] + ct + chunk_tag(mac_key, i, last, ivs[i], ct)
+    return out
+
+
+def read_up_to(f, n):
+    """Read until n bytes or the end of the input."""
+    buf = b""
+    while len(buf) < n:
+        got = f.read(n - len(buf))
+        if not got:
+            break
+        buf += got
+    return buf
+
+
+def decrypt_stream(key, context, f):
+    """The reader of 8.5 over a file-like object: yields each chunk's plaintext once
+    its tag verified. The stream is valid only if the generator ends without error."""
+    header = read_up_to(f, 20)
+    if len(header) < 20:
+        raise Reject("decrypt", "input ends inside the header")
+    check_header(header, 0x04)
+    log2c = header[3]
+    if not 10 <= log2c <= 20:
+        raise Reject("unsupported", "chunk size exponent")
+    enc_key, mac_key = stream_keys(key, header, context)
+    c = 1 << log2c
+    index = 0
+    ahead = b""
+    while True:
+        chunk = ahead + read_up_to(f, c + 64 - len(ahead))
+        ahead = b""
+        if len(chunk) < c + 64:
+            last = True
+        else:
+            ahead = f.read(1)
+            while ahead is None:  # a non-blocking reader with nothing yet
+                ahead = f.read(1)
+            last = ahead == b""
+        if last:
+            length_ok = 64 <= len(chunk) <= c + 64
+        else:
+            length_ok = len(chunk) == c + 64
+        if not length_ok or (len(chunk) - 32) % 16:
+            raise Reject("decrypt", "chunk length")
+        iv, ct, tag = chunk[:16], chunk[16:-32], chunk[-32:]
+        if not hmac.compare_digest(chunk_tag(mac_key, index, last, iv, ct), tag):
+            raise Reject("decrypt", "chunk tag")
+        plain = cbc_decrypt(enc_key, iv, ct)
+        if last:
+            plain_ok = len(plain) <= c and (len(plain) >= 1 or index == 0)
+        else:
+            plain_ok = len(plain) == c
+        if not plain_ok:
+            raise Reject("decrypt", "chunk plaintext length")
+        yield plain
+        if last:
+            return
+        index += 1
+
+
+class Trickle(io.RawIOBase):
+    """A reader that hands out at most 7 bytes per read, to exercise read_up_to."""
+
+    def __init__(self, data):
+        self._data, self._pos = data, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        n = 7 if n is None or n < 0 else min(n, 7)
+        out = self._data[self._pos:self._pos + n]
+        self._pos += len(out)
+        return out
+
+
+def decrypt_stream_all(key, context, data):
+    return b"".join(decrypt_stream(key, context, Trickle(data)))
+
+
+# ------------------------------------------------------------------------------------
+# Section 9: key hierarchy
+# ------------------------------------------------------------------------------------
+
+
+def password_bytes(password):
+    return unicodedata.normalize("NFC", password).encode("utf-8")
+
+
+def _no_float(text):
+    raise Reject("json", f"number with a fraction or exponent: {text}")
+
+
+def _members(pairs):
+    names = [k for k, _ in pairs]
+    if len(set(names)) != len(names):
+        raise Reject("json", "duplicate member")
+    return dict(pairs)
+
+
+KDF_MEMBERS = {
+    "argon2id": {"alg", "memory_kib", "iterations", "parallelism"},
+    "pbkdf2_sha256": {"alg", "iterations"},
+}
+
+
+def check_kdf_params(obj):
+    """9.2: the shape (json), then the bounds (kdf_params)."""
+    if not isinstance(obj, dict) or obj.get("alg") not in KDF_MEMBERS:
+        raise Reject("json", "alg")
+    if set(obj) != KDF_MEMBERS[obj["alg"]]:
+        raise Reject("json", "members")
+    for name, value in obj.items():
+        if name == "alg":
+            continue
+        if type(value) is not int or not 0 <= value <= 0xFFFFFFFF:
+            raise Reject("json", f"{name} is not a 32-bit unsigned integer")
+    if obj["alg"] == "argon2id":
+        if not 19456 <= obj["memory_kib"] <= 2097152:
+            raise Reject("kdf_params", "memory_kib")
+        if not 2 <= obj["iterations"] <= 64:
+            raise Reject("kdf_params", "iterations")
+        if not 1 <= obj["parallelism"] <= 16:
+            raise Reject("kdf_params", "parallelism")
+    elif not 600000 <= obj["iterations"] <= 20000000:
+        raise Reject("kdf_params", "iterations")
+    return obj
+
+
+def parse_kdf_params(text):
+    try:
+        obj = json.loads(
+            text, object_pairs_hook=_members, parse_float=_no_float, parse_constant=_no_float
+        )
+    except json.JSONDecodeError as e:
+        raise Reject("json", "not JSON") from e
+    return check_kdf_params(obj)
+
+
+def argon2id(password, salt, m, t, p):
+    if _CryptographyArgon2id is not None:
+        return _CryptographyArgon2id(
+            salt=salt, length=32, iterations=t, lanes=p, memory_cost=m
+        ).derive(password)
+    from argon2.low_level import Type, hash_secret_raw
+
+    return hash_secret_raw(
+        password, salt, time_cost=t, memory_cost=m, parallelism=p, hash_len=32,
+        type=Type.ID, version=0x13,
+    )
+
+
+def master_key(password, salt, params):
+    params = check_kdf_params(params)
+    pw = password_bytes(password)
+    if params["alg"] == "argon2id":
+        return argon2id(pw, salt, params["memory_kib"], params["iterations"], params["parallelism"])
+    return PBKDF2HMAC(hashes.SHA256(), 32, salt, params["iterations"]).derive(pw)
+
+
+def auth_key(master):
+    return hkdf_sha256(master, b"", b"cofre/v1/auth", 32)
+
+
+def stretched_key(master):
+    return hkdf_sha256(master, b"", b"cofre/v1/enc", 32) + hkdf_sha256(master, b"", b"cofre/v1/mac", 32)
+
+
+CTX_USER_KEY_PASSWORD = b"cofre/v1/user-key/password"
+CTX_USER_KEY_RECOVERY = b"cofre/v1/user-key/recovery"
+CTX_PRIVATE_KEY = b"cofre/v1/private-key"
+CTX_ITEM_KEY_PREFIX = b"cofre/v1/item-key/"
+
+B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+WHITE_SPACE = (
+    {chr(c) for c in range(0x09, 0x0E)}
+    | {" ", "\u0085", "\u00a0", "\u1680"}
+    | {chr(c) for c in range(0x2000, 0x200B)}
+    | {"\u2028", "\u2029", "\u202f", "\u205f", "\u3000"}
+)
+
+
+def recovery_display(raw):
+    text = base64.b32encode(raw).decode("ascii").rstrip("=")
+    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def parse_recovery(typed):
+    cleaned = "".join(
+        (chr(ord(c) - 32) if "a" <= c <= "z" else c)
+        for c in typed
+        if c != "-" and c not in WHITE_SPACE
+    )
+    if len(cleaned) != 52 or any(c not in B32 for c in cleaned):
+        raise Reject("invalid_key", "not 52 base32 characters")
+    raw = base64.b32decode(cleaned + "====")
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != cleaned:
+        raise Reject("invalid_key", "non-zero trailing bits")
+    return raw
+
+
+def recovery_wrapping_key(raw):
+    return hkdf_sha256(raw, b"", b"cofre/v1/recovery", 64)
+
+
+ACCOUNT_MEMBERS = {
+    "kdf", "salt", "protected_user_key", "recovery_user_key", "public_key",
+    "protected_private_key",
+}
+
+
+def parse_account(obj):
+    """9.6: every member required; unknown members ignored; strict text forms."""
+    if not isinstance(obj, dict) or not ACCOUNT_MEMBERS <= set(obj):
+        raise Reject("json", "account members")
+    salt = text_decode(obj["salt"])
+    if len(salt) != 16:
+        raise Reject("malformed", "salt is not 16 bytes")
+    boxes = {}
+    for name in ("protected_user_key", "recovery_user_key", "protected_private_key"):
+        boxes[name] = text_decode(obj[name])
+        parse_sealed(boxes[name])
+    spki = text_decode(obj["public_key"])
+    return check_kdf_params(obj["kdf"]), salt, boxes, spki, load_public_key(spki)
+
+
+def unlock(account, user_key_box, wrapping_key, context):
+    _, _, boxes, spki, _ = account
+    user_key = open_sealed(wrapping_key, context, boxes[user_key_box])
+    if len(user_key) != 64:
+        raise Reject("invalid_key", "user key is not 64 bytes")
+    private = load_private_key(open_sealed(user_key, CTX_PRIVATE_KEY, boxes["protected_private_key"]))
+    if spki_of(private) != spki:
+        raise Reject("invalid_key", "private key does not match public_key")
+    return user_key, private
+
+
+# ------------------------------------------------------------------------------------
+# Checking the vectors
+# ------------------------------------------------------------------------------------
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, name, fn, *args):
+        try:
+            fn(*args)
+        except Exception:  # report every failure, keep going
+            self.failed += 1
+            print(f"FAIL {name}", file=sys.stderr)
+            traceback.print_exc()
+        else:
+            self.passed += 1
+
+    def reject(self, vector, fn, *args):
+        def check():
+            try:
+                fn(*args)
+            except Reject as e:
+                assert e.cls == vector["error"], f"rejected as {e.cls}, expected {vector['error']}: {e}"
+                return
+            raise AssertionError("negative vector accepted")
+
+        self.run(vector["description"], check)
+
+
+def load(name):
+    with open(os.path.join(HERE, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def h(s):
+    return bytes.fromhex(s)
+
+
+def check_sealed_boxes(ck):
+    v = load("sealed_box.json")
+    for c in v["cases"]:
+        def case(c=c):
+            key, ctx, iv, pt = h(c["key"]), h(c["context"]), h(c["iv"]), h(c["plaintext"])
+            enc = h(c["encoding"])
+            assert text_decode(c["text"]) == enc and text_encode(enc) == c["text"]
+            assert open_sealed(key, ctx, enc) == pt
+            # The writer side: the same bytes from the same key, context and IV.
+            assert seal(key, ctx, pt, iv) == enc
+            assert sealed_mac_input(ctx, iv, enc[19:-32]) == h(c["mac_input"])
+            assert enc[19:-32] == h(c["ciphertext"]) and enc[-32:] == h(c["tag"])
+            assert len(enc) == 67 + 16 * (len(pt) // 16)
+
+        ck.run("sealed box: " + c["description"], case)
+    for n in v["negative"]:
+        ck.reject(n, lambda n=n: open_sealed(h(n["key"]), h(n["context"]), h(n["encoding"])))
+    ck.run("sealed box: good text", lambda: parse_sealed(text_decode(v["good_text"])))
+    for n in v["text_negative"]:
+        ck.reject(n, lambda n=n: parse_sealed(text_decode(n["text"])))
+
+
+def check_streams(ck):
+    v = load("stream.json")
+    for c in v["cases"]:
+        def case(c=c):
+            key, ctx, pt, enc = h(c["key"]), h(c["context"]), h(c["plaintext"]), h(c["encoding"])
+            log2c, nonce = c["chunk_log2"], h(c["nonce"])
+            header = bytes([0x04, 0x01, 0x01, log2c]) + nonce
+            assert enc[:20] == header == h(c["header"])
+            assert stream_info(header, ctx) == h(c["hkdf_info"])
+            assert stream_keys(key, header, ctx) == (h(c["stream_enc_key"]), h(c["stream_mac_key"]))
+            assert decrypt_stream_all(key, ctx, enc) == pt
+            ivs = [h(ch["iv"]) for ch in c["chunks"]]
+            assert encrypt_stream(key, ctx, log2c, nonce, pt, ivs) == enc
+            size, m = 1 << log2c, max(1, -(-len(pt) // (1 << log2c)))
+            r = len(pt) - (m - 1) * size
+            assert len(enc) == 20 + (m - 1) * (size + 64) + 48 + 16 * (r // 16 + 1)
+            assert len(c["chunks"]) == m
+            pos = 20
+            for i, ch in enumerate(c["chunks"]):
+                assert ch["index"] == i and ch["last"] == (i == m - 1)
+                assert ch["encoded_len"] == 64 + 16 * (ch["plaintext_len"] // 16)
+                assert enc[pos:pos + 16] == h(ch["iv"])
+                pos += ch["encoded_len"]
+                assert enc[pos - 32:pos] == h(ch["tag"])
+            assert pos == len(enc)
+
+        ck.run("stream: " + c["description"], case)
+    for n in v["negative"]:
+        ck.reject(n, lambda n=n: decrypt_stream_all(h(n["key"]), h(n["context"]), h(n["encoding"])))
+
+
+def check_rsa_key(ck):
+    v = load("rsa_key.json")
+    out = {}
+
+    def case():
+        sk = load_private_key(h(v["private_key_pkcs8"]))
+        spki = h(v["public_key_spki"])
+        assert spki_of(sk) == spki
+        assert sk.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ) == h(v["private_key_pkcs8"]), "PKCS#8 re-encodes identically"
+        pub = load_public_key(spki)
+        assert pub.key_size == v["modulus_bits"] == 3072
+        assert pub.public_numbers().e == 65537
+        assert spki[:4] == bytes([0x30, 0x82, 0x01, 0xA2]) and len(spki) == 422
+        assert text_decode(v["public_key_text"]) == spki
+        assert fingerprint(spki) == h(v["fingerprint"])
+        assert key_id(spki) == h(v["key_id"])
+        out.update(sk=sk, spki=spki, pub=pub)
+
+    ck.run("RSA key", case)
+    for n in v["negative"]:
+        ck.reject(n, lambda n=n: load_public_key(h(n["spki"])))
+    return out
+
+
+def check_wrapped_keys(ck, rsa_key):
+    v = load("wrapped_key.json")
+    sk, spki, pub = rsa_key["sk"], rsa_key["spki"], rsa_key["pub"]
+    for c in v["cases"]:
+        def case(c=c):
+            ctx = CTX_ITEM_KEY_PREFIX + c["item_id"].encode("utf-8")
+            assert ctx == h(c["context"])
+            assert wrap_label(key_id(spki), ctx) == h(c["label"])
+            enc = h(c["encoding"])
+            assert text_decode(c["text"]) == enc and enc[3:19] == h(v["key_id"])
+            assert len(enc) == 19 + 384
+            assert unwrap(sk, ctx, enc) == h(c["item_key"])
+            # The writer side: a fresh wrap by this implementation unwraps too.
+            fresh = wrap(pub, spki, h(c["item_key"]), ctx)
+            assert fresh[:19] == enc[:19] and len(fresh) == len(enc) and fresh != enc
+            assert unwrap(sk, ctx, fresh) == h(c["item_key"])
+
+        ck.run("wrapped key: " + c["description"], case)
+    for n in v["negative"]:
+        ctx = CTX_ITEM_KEY_PREFIX + n["item_id"].encode("utf-8")
+        ck.reject(n, lambda n=n, ctx=ctx: unwrap(sk, ctx, h(n["encoding"])))
+
+
+def check_signatures(ck, rsa_key):
+    v = load("signature.json")
+    sk, spki, pub = rsa_key["sk"], rsa_key["spki"], rsa_key["pub"]
+    for c in v["cases"]:
+        def case(c=c):
+            ctx, msg, enc = h(c["context"]), h(c["message"]), h(c["encoding"])
+            assert signed_message(key_id(spki), ctx, msg) == h(c["signed_message"])
+            assert text_decode(c["text"]) == enc and enc[3:19] == h(v["key_id"])
+            verify(pub, spki, ctx, msg, enc)
+            fresh = sign(sk, ctx, msg)
+            assert fresh[:19] == enc[:19] and len(fresh) == len(enc) and fresh != enc
+            verify(pub, spki, ctx, msg, fresh)
+
+        ck.run("signature: " + c["description"], case)
+    for n in v["negative"]:
+        ck.reject(n, lambda n=n: verify(pub, spki, h(n["context"]), h(n["message"]), h(n["encoding"])))
+
+
+def check_key_hierarchy(ck, rsa_key):
+    v = load("key_hierarchy.json")
+    for c in v["password_kdf"]:
+        def case(c=c):
+            assert c["password_typed"].encode("utf-8") == h(c["password_typed_hex"])
+            assert password_bytes(c["password_typed"]) == h(c["password_nfc_hex"])
+            params = parse_kdf_params(c["kdf_json"])
+            assert params == c["kdf"]
+            salt = text_decode(c["salt_text"])
+            assert salt == h(c["salt"]) and len(salt) == 16
+            mk = master_key(c["password_typed"], salt, params)
+            assert mk == h(c["master_key"]), "master key"
+            assert auth_key(mk) == h(c["auth_key"])
+            assert text_encode(auth_key(mk)) == c["auth_key_text"] and len(c["auth_key_text"]) == 43
+            sk = stretched_key(mk)
+            assert sk == h(c["stretched_key"]) == h(c["stretched_enc_key"]) + h(c["stretched_mac_key"])
+            assert h(c["context"]) == CTX_USER_KEY_PASSWORD
+            box = text_decode(c["protected_user_key_text"])
+            assert box == h(c["protected_user_key"])
+            assert open_sealed(sk, CTX_USER_KEY_PASSWORD, box) == h(c["user_key"])
+            assert seal(sk, CTX_USER_KEY_PASSWORD, h(c["user_key"]), h(c["iv"])) == box
+
+        ck.run("key hierarchy: " + c["description"], case)
+    for text in v["kdf_params_accepted"]:
+        ck.run("KDF parameters accepted: " + text, parse_kdf_params, text)
+    for n in v["kdf_params_negative"]:
+        ck.reject(n, lambda n=n: parse_kdf_params(n["kdf_json"]))
+
+    r = v["recovery"]
+
+    def recovery():
+        raw = h(r["recovery_key"])
+        assert recovery_display(raw) == r["display"] and len(r["display"]) == 64
+        for typed in [r["display"]] + r["typed_forms"]:
+            assert parse_recovery(typed) == raw, repr(typed)
+        wk = recovery_wrapping_key(raw)
+        assert wk == h(r["wrapping_key"])
+        assert h(r["context"]) == CTX_USER_KEY_RECOVERY
+        box = text_decode(r["recovery_user_key_text"])
+        assert box == h(r["recovery_user_key"])
+        assert open_sealed(wk, CTX_USER_KEY_RECOVERY, box) == h(r["user_key"])
+        assert seal(wk, CTX_USER_KEY_RECOVERY, h(r["user_key"]), h(r["iv"])) == box
+
+    ck.run("recovery key", recovery)
+    for n in v["recovery_negative"]:
+        ck.reject(n, lambda n=n: parse_recovery(n["text"]))
+
+    p = v["private_key"]
+
+    def private_key():
+        assert h(p["context"]) == CTX_PRIVATE_KEY
+        pkcs8 = open_sealed(h(p["user_key"]), CTX_PRIVATE_KEY, h(p["protected_private_key"]))
+        assert spki_of(load_private_key(pkcs8)) == rsa_key["spki"]
+        assert seal(h(p["user_key"]), CTX_PRIVATE_KEY, pkcs8, h(p["iv"])) == h(p["protected_private_key"])
+
+    ck.run("private key under the user key", private_key)
+
+    a = v["account"]
+
+    def account():
+        acct = parse_account(a["account_keys"])
+        params, salt, _, spki, _ = acct
+        assert spki == rsa_key["spki"]
+        mk = master_key(a["password_typed"], salt, params)
+        user_key, private = unlock(acct, "protected_user_key", stretched_key(mk), CTX_USER_KEY_PASSWORD)
+        assert user_key == h(p["user_key"])
+        raw = parse_recovery(a["recovery_display"])
+        user_key2, _ = unlock(acct, "recovery_user_key", recovery_wrapping_key(raw), CTX_USER_KEY_RECOVERY)
+        assert user_key2 == user_key
+        # Wrong password: the protected user key does not open.
+        bad = master_key(a["password_typed"] + "!", salt, params)
+        try:
+            unlock(acct, "protected_user_key", stretched_key(bad), CTX_USER_KEY_PASSWORD)
+        except Reject as e:
+            assert e.cls == "decrypt"
+        else:
+            raise AssertionError("wrong password unlocked")
+        # A swapped public key is caught at unlock.
+        other = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        swapped = dict(a["account_keys"], public_key=text_encode(spki_of(other)))
+        try:
+            unlock(parse_account(swapped), "protected_user_key", stretched_key(mk), CTX_USER_KEY_PASSWORD)
+        except Reject as e:
+            assert e.cls == "invalid_key"
+        else:
+            raise AssertionError("swapped public key accepted")
+        del private
+
+    ck.run("account JSON: unlock with the password and with the recovery key", account)
+
+
+def main():
+    ck = Checker()
+    check_sealed_boxes(ck)
+    check_streams(ck)
+    rsa_key = check_rsa_key(ck)
+    if rsa_key:
+        check_wrapped_keys(ck, rsa_key)
+        check_signatures(ck, rsa_key)
+        check_key_hierarchy(ck, rsa_key)
+    argon = "cryptography" if _CryptographyArgon2id is not None else "argon2-cffi"
+    print(f"check_vectors.py: {ck.passed} passed, {ck.failed} failed (Argon2id from {argon})")
+    return 1 if ck.failed or not rsa_key else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
