@@ -772,6 +772,8 @@ def check_key_hierarchy(ck, rsa_key):
         assert box == h(r["recovery_user_key"])
         assert open_sealed(wk, CTX_USER_KEY_RECOVERY, box) == h(r["user_key"])
         assert seal(wk, CTX_USER_KEY_RECOVERY, h(r["user_key"]), h(r["iv"])) == box
+        auth = hkdf_sha256(raw, b"", b"cofre/v1/recovery-auth", 32)
+        assert text_encode(auth) == r["recovery_auth_key_text"]
 
     ck.run("recovery key", recovery)
     for n in v["recovery_negative"]:

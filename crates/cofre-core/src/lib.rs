@@ -12,7 +12,8 @@
 //! - [`mod@format`]: the versioned binary encodings (sealed box, wrapped key, signature,
 //!   chunked stream) and their base64url text form. `docs/FORMAT.md` specifies them.
 //! - [`keys`]: the key hierarchy (master key, auth key, stretched key, user key,
-//!   RSA key pair, recovery key, item keys).
+//!   RSA key pair, recovery key, item keys) and the server's own secret.
+//! - [`totp`]: RFC 6238 one-time codes with the matched step, for replay checks.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod format;
 pub mod keys;
 pub mod primitives;
 pub mod secret;
+pub mod totp;
 
 #[cfg(test)]
 mod vector_tests;

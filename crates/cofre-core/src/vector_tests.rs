@@ -1466,6 +1466,7 @@ fn key_hierarchy_file(sk: &PrivateKey) -> Value {
             "iv": hex(&riv), "context": hex(CONTEXT_USER_KEY_RECOVERY),
             "recovery_user_key": hex(recovery_user_key.as_bytes()),
             "recovery_user_key_text": recovery_user_key.to_text(),
+            "recovery_auth_key_text": *recovery.auth_key().expect("recovery auth key").to_text(),
         },
         "recovery_negative": recovery_negative,
         "private_key": {
@@ -1530,6 +1531,10 @@ fn read_key_hierarchy(v: &Value, sk: &PrivateKey) {
     }
     let rk = RecoveryKey::parse(s(&r["display"])).expect("parse");
     assert_eq!(*rk.to_display(), s(&r["display"]));
+    assert_eq!(
+        *rk.auth_key().expect("recovery auth key").to_text(),
+        s(&r["recovery_auth_key_text"])
+    );
     let b = SealedBox::from_text(s(&r["recovery_user_key_text"])).expect("parse");
     let opened = b
         .open(&rk.wrapping_key().expect("wrap"), CONTEXT_USER_KEY_RECOVERY)

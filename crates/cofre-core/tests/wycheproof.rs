@@ -26,7 +26,7 @@ use std::io::Write as _;
 use cofre_core::primitives::aes_cbc::{self, Aes256CbcKey};
 use cofre_core::primitives::hmac::{self, HmacKey};
 use cofre_core::primitives::rsa::{PrivateKey, PublicKey};
-use cofre_core::primitives::{hkdf, pbkdf2};
+use cofre_core::primitives::{ed25519, hkdf, pbkdf2};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -699,4 +699,40 @@ fn rsa_pkcs1_2048_sha256() {
 #[test]
 fn rsa_pkcs1_3072_sha256() {
     signature_file("rsa_signature_3072_sha256_test.json", SigScheme::Pkcs1);
+}
+
+// ---------------------------------------------------------------------------
+// Ed25519 (access-token signatures)
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EddsaGroup {
+    public_key: EddsaKey,
+    tests: Vec<SigTest>,
+}
+
+#[derive(Deserialize)]
+struct EddsaKey {
+    curve: String,
+    #[serde(deserialize_with = "hex")]
+    pk: Vec<u8>,
+}
+
+#[test]
+fn ed25519() {
+    let file = "ed25519_test.json";
+    let doc: VectorFile<EddsaGroup> = load(file);
+    let mut tally = Tally::new(file);
+    for g in &doc.test_groups {
+        if g.public_key.curve != "edwards25519" {
+            tally.skip("curves other than edwards25519", g.tests.len());
+            continue;
+        }
+        for t in &g.tests {
+            let r = ed25519::verify(&g.public_key.pk, &t.msg, &t.sig);
+            tally.record(&t.case, accepted(r));
+        }
+    }
+    tally.finish(&doc);
 }

@@ -52,6 +52,10 @@ impl MasterKey {
 pub struct AuthKey(SecretBytes<32>);
 
 impl AuthKey {
+    pub(crate) fn from_secret(secret: SecretBytes<32>) -> Self {
+        Self(secret)
+    }
+
     /// The text form sent to the server (unpadded base64url).
     pub fn to_text(&self) -> Zeroizing<String> {
         Zeroizing::new(crate::format::text::encode(self.0.expose()))

@@ -17,6 +17,7 @@ pub mod item;
 pub mod kdf;
 pub mod master;
 pub mod recovery;
+pub mod server;
 
 pub use crate::primitives::rsa::{PrivateKey, PublicKey};
 pub use account::{AccountKeys, NewAccount, PasswordChange, UnlockedKeys};
@@ -24,6 +25,7 @@ pub use item::ItemKey;
 pub use kdf::{KdfParams, KdfSalt};
 pub use master::{AuthKey, MasterKey};
 pub use recovery::RecoveryKey;
+pub use server::ServerSecret;
 
 /// HKDF info of the auth key.
 pub const LABEL_AUTH: &[u8] = b"cofre/v1/auth";
@@ -33,6 +35,8 @@ pub const LABEL_ENC: &[u8] = b"cofre/v1/enc";
 pub const LABEL_MAC: &[u8] = b"cofre/v1/mac";
 /// HKDF info of the key derived from the recovery key.
 pub const LABEL_RECOVERY: &[u8] = b"cofre/v1/recovery";
+/// HKDF label of the recovery auth key (proves possession of the recovery key).
+pub const LABEL_RECOVERY_AUTH: &[u8] = b"cofre/v1/recovery-auth";
 
 /// Sealed-box context of the user key under the stretched key.
 pub const CONTEXT_USER_KEY_PASSWORD: &[u8] = b"cofre/v1/user-key/password";

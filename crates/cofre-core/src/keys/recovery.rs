@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use super::LABEL_RECOVERY;
+use super::{AuthKey, LABEL_RECOVERY, LABEL_RECOVERY_AUTH};
 use crate::primitives::hkdf;
 use crate::secret::{SecretBytes, SymmetricKey};
 use crate::{Error, Result};
@@ -60,6 +60,22 @@ impl RecoveryKey {
         let mut out = SecretBytes::<64>::zero();
         hkdf::derive(self.0.expose(), &[], &[LABEL_RECOVERY], out.expose_mut())?;
         SymmetricKey::from_slice(out.expose())
+    }
+}
+
+impl RecoveryKey {
+    /// The recovery auth key: HKDF-SHA256(recovery key, salt = empty,
+    /// info = "cofre/v1/recovery-auth", L = 32). The server stores bcrypt of it, so a
+    /// client can prove it holds the recovery key without revealing it.
+    pub fn auth_key(&self) -> Result<AuthKey> {
+        let mut out = SecretBytes::<32>::zero();
+        hkdf::derive(
+            self.0.expose(),
+            &[],
+            &[LABEL_RECOVERY_AUTH],
+            out.expose_mut(),
+        )?;
+        Ok(AuthKey::from_secret(out))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Typed wrappers over the primitives cofre uses, all from aws-lc-rs except Argon2id.
+//! Typed wrappers over the primitives cofre uses, all from aws-lc-rs except Argon2id
+//! (and TOTP's HMAC-SHA1, in [`crate::totp`]).
 //!
 //! These are building blocks for [`crate::format`] and [`crate::keys`]; they do not
 //! authenticate anything by themselves (AES-CBC here is unauthenticated: always use it
@@ -6,6 +7,8 @@
 
 pub mod aes_cbc;
 pub mod argon2id;
+pub mod digest;
+pub mod ed25519;
 pub mod hkdf;
 pub mod hmac;
 pub mod pbkdf2;

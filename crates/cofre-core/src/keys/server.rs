@@ -1,0 +1,96 @@
+//! The server's own secret (not part of any user's key hierarchy): it derives the
+//! deterministic fake KDF salt that prelogin answers for unknown usernames, and keys
+//! the tags under which MFA recovery codes are stored.
+
+use super::KdfSalt;
+use crate::Result;
+use crate::primitives::hmac::HmacKey;
+use crate::secret::SecretBytes;
+
+/// HMAC label for fake prelogin salts.
+pub const LABEL_FAKE_SALT: &[u8] = b"cofre/v1/server/fake-salt";
+/// HMAC label for MFA recovery-code tags.
+pub const LABEL_RECOVERY_CODE: &[u8] = b"cofre/v1/server/mfa-recovery-code";
+
+/// A 32-byte server secret. Zeroized on drop, never printed.
+pub struct ServerSecret(SecretBytes<32>);
+
+impl ServerSecret {
+    /// A fresh secret.
+    pub fn generate() -> Result<Self> {
+        Ok(Self(SecretBytes::random()?))
+    }
+
+    /// A secret from its stored bytes (exactly 32).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Ok(Self(SecretBytes::from_slice(bytes)?))
+    }
+
+    /// The raw bytes, to store them (owner-only file).
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        self.0.expose()
+    }
+
+    /// The salt prelogin returns for a username that has no account: the first 16 bytes
+    /// of HMAC-SHA256(secret, label || 0x00 || username). Deterministic, so repeated
+    /// queries give the same answer, and unpredictable without the secret.
+    pub fn fake_salt(&self, normalized_username: &str) -> KdfSalt {
+        let tag = HmacKey::new(self.0.expose()).sign(&[
+            LABEL_FAKE_SALT,
+            &[0],
+            normalized_username.as_bytes(),
+        ]);
+        let (salt, _) = tag
+            .split_first_chunk::<{ super::kdf::SALT_LEN }>()
+            .unwrap_or((&[0; 16], &[]));
+        KdfSalt(*salt)
+    }
+
+    /// The tag under which a recovery code is stored: HMAC-SHA256(secret, label || 0x00
+    /// || user id || 0x00 || code). A stolen database without the secret does not let
+    /// anyone test guesses offline.
+    pub fn recovery_code_tag(&self, user_id: &str, code: &str) -> [u8; 32] {
+        HmacKey::new(self.0.expose()).sign(&[
+            LABEL_RECOVERY_CODE,
+            &[0],
+            user_id.as_bytes(),
+            &[0],
+            code.as_bytes(),
+        ])
+    }
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_salt_is_deterministic_per_user_and_secret() {
+        let a = ServerSecret::generate().unwrap();
+        let b = ServerSecret::generate().unwrap();
+        assert_eq!(a.fake_salt("alice"), a.fake_salt("alice"));
+        assert_ne!(a.fake_salt("alice"), a.fake_salt("bob"));
+        assert_ne!(a.fake_salt("alice"), b.fake_salt("alice"));
+        let again = ServerSecret::from_bytes(a.expose_bytes()).unwrap();
+        assert_eq!(again.fake_salt("alice"), a.fake_salt("alice"));
+    }
+
+    #[test]
+    fn recovery_code_tags_bind_the_user() {
+        let s = ServerSecret::generate().unwrap();
+        assert_eq!(
+            s.recovery_code_tag("u1", "abc"),
+            s.recovery_code_tag("u1", "abc")
+        );
+        assert_ne!(
+            s.recovery_code_tag("u1", "abc"),
+            s.recovery_code_tag("u2", "abc")
+        );
+    }
+}
