@@ -1,0 +1,67 @@
+//! Administration: accounts, invites, policy, audit log. Admins never see data or keys.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Role, SecretString};
+
+/// One account in `GET /api/v1/admin/users`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    /// Id.
+    pub user_id: String,
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Locked by an admin.
+    pub locked: bool,
+    /// TOTP enabled.
+    pub mfa_enabled: bool,
+    /// Registration time (Unix seconds).
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/admin/invites`: a single-use registration invite.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Invite {
+    /// The token to give to the invitee.
+    pub token: SecretString,
+    /// Expiry (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// `PUT /api/v1/admin/policy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyUpdate {
+    /// Require MFA for every account.
+    pub mfa_required: bool,
+}
+
+/// One row of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Position in the chain (1, 2, ...).
+    pub seq: i64,
+    /// Time (Unix seconds).
+    pub at: i64,
+    /// What happened, e.g. `login.failed`.
+    pub event: String,
+    /// Who did it (user id), if known.
+    pub actor: Option<String>,
+    /// Whom it concerns (user id or username), if anyone.
+    pub subject: Option<String>,
+    /// Client address.
+    pub address: Option<String>,
+    /// `ok` or `denied`/`failed`.
+    pub outcome: String,
+    /// This row's hash (hex), chaining it to the previous one.
+    pub hash: String,
+}
+
+/// `GET /api/v1/admin/audit?after=SEQ&limit=N`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Events in chain order.
+    pub events: Vec<AuditEvent>,
+}
