@@ -1,28 +1,93 @@
-//! The router, and running it until a shutdown signal.
+//! Opening the server's state, the router, and running it until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditLog;
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::Hasher;
+use crate::auth::throttle::Throttle;
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
 use crate::routes;
+use crate::secrets::ServerKeys;
+use crate::state::AppState;
+use crate::store::Store;
 
-/// The whole HTTP API.
-pub fn router() -> Router {
-    Router::new()
-        .merge(routes::health::router())
-        .fallback(|| async { ApiError::NotFound })
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Settings or data directory.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Key files.
+    #[error("server keys: {0}")]
+    Keys(#[from] crate::secrets::KeyFileError),
+    /// Database.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// bcrypt pool.
+    #[error("password hasher: {0}")]
+    Hasher(#[from] crate::auth::password::HashError),
 }
 
-/// Binds the listener after preparing the data directory. Separate from [`serve`] so a
-/// caller can learn the bound address (port 0 picks a free one).
+/// Opens everything the server needs under the data directory, creating what is
+/// missing (directory, database, keys). Returns the state and whether this was the
+/// first start.
+pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> {
+    config.validate()?;
+    let created_dir = config.prepare_data_dir()?;
+    let now = crate::clock::now();
+    let (keys, created_keys) = ServerKeys::load_or_create(&config.data_dir, now)?;
+    let store = Store::open_sqlite(&config.database_path()).await?;
+    let tokens = TokenKeys::new(
+        &keys,
+        &config.issuer,
+        &config.audience,
+        config.access_ttl_secs,
+    )
+    .ok_or_else(|| ConfigError::Invalid("no signing key".into()))?;
+    let hasher = Hasher::new(config.bcrypt_cost, config.bcrypt_threads).await?;
+    let audit = AuditLog::load(&store).await?;
+    let state = AppState {
+        throttle: Throttle::new(&config),
+        config: Arc::new(config),
+        store,
+        keys: Arc::new(keys),
+        tokens: Arc::new(tokens),
+        hasher,
+        audit: Arc::new(audit),
+    };
+    Ok((state, created_dir || created_keys))
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let api = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::account::router())
+        .merge(routes::mfa::router())
+        .merge(routes::admin::router());
+    Router::new()
+        .merge(routes::health::router())
+        .nest(cofre_api::PREFIX, api)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Binds the listener. Separate from [`serve`] so a caller can learn the bound address
+/// (port 0 picks a free one).
 pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ConfigError> {
-    if config.prepare_data_dir()? {
-        tracing::info!(data_dir = %config.data_dir.display(), "created data directory");
-    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ConfigError::Bind {
@@ -39,16 +104,22 @@ pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ConfigError> {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes in-flight
-/// requests and returns.
+/// requests, closes the database and returns.
 pub async fn serve(
     listener: TcpListener,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
+    let store = state.store.clone();
     tracing::info!(%addr, "cofre server listening");
-    axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())
 }

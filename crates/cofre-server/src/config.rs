@@ -3,13 +3,111 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Where the server keeps its state and where it listens.
+use cofre_core::keys::KdfParams;
+
+/// Every server setting. [`ServerConfig::new`] gives the defaults; the CLI maps each
+/// field to a flag and a `COFRE_*` environment variable.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The data directory (created on first start, mode 0700).
+    /// The data directory (created on first start, mode 0700): database and keys.
     pub data_dir: PathBuf,
     /// The address to listen on. Loopback by default.
     pub listen: SocketAddr,
+    /// bcrypt cost for auth-key hashes (default 12, at least 10).
+    pub bcrypt_cost: u32,
+    /// How many bcrypt computations may run at once (the rest queue).
+    pub bcrypt_threads: usize,
+    /// Whether anyone may register; otherwise an admin's invite is needed (the very
+    /// first account never needs one).
+    pub open_registration: bool,
+    /// Access-token lifetime in seconds.
+    pub access_ttl_secs: i64,
+    /// Session (refresh-token chain) lifetime in seconds.
+    pub session_ttl_secs: i64,
+    /// The tokens' `iss`.
+    pub issuer: String,
+    /// The tokens' `aud`.
+    pub audience: String,
+    /// KDF parameters for new accounts and for fake prelogin answers.
+    pub kdf: KdfParams,
+    /// Password policy published to clients: minimum length.
+    pub password_min_length: usize,
+    /// Password policy published to clients: minimum zxcvbn score.
+    pub password_min_score: u8,
+    /// Failures per account before lockouts start.
+    pub account_free_failures: i64,
+    /// Failures per client address before lockouts start.
+    pub address_free_failures: i64,
+    /// First lockout, in seconds; each further failure doubles it.
+    pub lockout_base_secs: i64,
+    /// Longest lockout, in seconds.
+    pub lockout_max_secs: i64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Lowest bcrypt cost accepted.
+pub const MIN_BCRYPT_COST: u32 = 10;
+
+impl ServerConfig {
+    /// The defaults, with the given data directory and listening address.
+    pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
+        Self {
+            data_dir,
+            listen,
+            bcrypt_cost: 12,
+            bcrypt_threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            open_registration: true,
+            access_ttl_secs: 15 * 60,
+            session_ttl_secs: 30 * 24 * 3600,
+            issuer: "cofre".into(),
+            audience: "cofre-api".into(),
+            kdf: KdfParams::default(),
+            password_min_length: 12,
+            password_min_score: 3,
+            account_free_failures: 5,
+            address_free_failures: 20,
+            lockout_base_secs: 30,
+            lockout_max_secs: 3600,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+
+    /// Checks the settings that have hard limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str| Err(ConfigError::Invalid(what.to_owned()));
+        if !(MIN_BCRYPT_COST..=31).contains(&self.bcrypt_cost) {
+            return bad("bcrypt cost must be between 10 and 31");
+        }
+        if self.bcrypt_threads == 0 {
+            return bad("bcrypt threads must be at least 1");
+        }
+        if self.access_ttl_secs < 30 || self.access_ttl_secs > 24 * 3600 {
+            return bad("access-token lifetime must be between 30 seconds and 24 hours");
+        }
+        if self.session_ttl_secs < self.access_ttl_secs {
+            return bad("session lifetime must be at least the access-token lifetime");
+        }
+        if self.kdf.validate().is_err() {
+            return bad("KDF parameters are outside the accepted bounds");
+        }
+        if self.lockout_base_secs < 1 || self.lockout_max_secs < self.lockout_base_secs {
+            return bad("lockout times must be positive, and the maximum at least the base");
+        }
+        if self.account_free_failures < 1 || self.address_free_failures < 1 {
+            return bad("free failures must be at least 1");
+        }
+        if self.max_body_bytes < 4096 {
+            return bad("the body limit must be at least 4096 bytes");
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("cofre.db")
+    }
 }
 
 /// Errors preparing the server's environment.
@@ -24,6 +122,9 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
     /// Binding the listening socket failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -57,8 +158,9 @@ impl ServerConfig {
     }
 }
 
+/// Creates `path` (and parents) with owner-only permissions.
 #[cfg(unix)]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -66,7 +168,8 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
         .create(path)
 }
 
+/// Creates `path` (and parents).
 #[cfg(not(unix))]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
 }

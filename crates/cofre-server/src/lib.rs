@@ -2,19 +2,30 @@
 //!
 //! It stores only ciphertext, wrapped keys and the minimum plaintext it needs; it never
 //! sees a password, a user key or an item key. Every cryptographic operation it needs
-//! comes from [`cofre_core`].
+//! comes from [`cofre_core`]; request and response types from [`cofre_api`].
 //!
 //! - [`config`]: the settings and the data directory.
-//! - [`app`]: the router and shared state; [`serve`] runs it until shutdown.
+//! - [`app`]: opening the state, the router; [`serve`] runs it until shutdown.
+//! - [`state`]: what handlers share.
 //! - [`error`]: the one API error type, rendered as `{"error":{"code","message"}}`.
+//! - [`auth`]: access tokens, bcrypt pool, throttling, the session extractors.
 //! - [`routes`]: one module per resource.
+//! - [`store`]: the database (SQLite by default), one module per table group.
+//! - [`secrets`]: the server's own key files.
+//! - [`audit`]: the hash-chained audit log.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod routes;
+pub mod secrets;
+pub mod state;
+pub mod store;
 
 pub use app::serve;
 pub use config::ServerConfig;

@@ -1,3 +1,7 @@
 //! One module per resource, each with its own router.
 
+pub mod account;
+pub mod admin;
+pub mod auth;
 pub mod health;
+pub mod mfa;

@@ -1,0 +1,10 @@
+//! Authentication: access tokens, auth-key hashing, throttling, and the extractors that
+//! guard protected routes.
+
+pub mod extract;
+pub mod jwt;
+pub mod password;
+pub mod throttle;
+pub mod tokens;
+
+pub use extract::{AdminSession, AuthSession, EnrollingSession};

@@ -1,0 +1,170 @@
+//! Password change (client re-wraps the user key; the server swaps the hash) and
+//! account recovery with the recovery key.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cofre_api::Username;
+use cofre_api::account::{
+    ChangePasswordRequest, NewPassword, RecoverRequest, RecoveryKeysRequest, RecoveryKeysResponse,
+};
+use cofre_core::keys::{AccountKeys, AuthKey};
+
+use crate::audit::Event;
+use crate::auth::AuthSession;
+use crate::auth::throttle::Keys;
+use crate::error::{ApiError, ApiJson};
+use crate::state::{AppState, ClientAddr};
+use crate::store::users::User;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account/keys", get(account_keys))
+        .route("/account/password", post(change_password))
+        .route("/account/recover/keys", post(recovery_keys))
+        .route("/account/recover", post(recover))
+}
+
+/// The caller's own key material (ciphertext and public key), to unlock on the client.
+async fn account_keys(s: AuthSession) -> Json<AccountKeys> {
+    Json(s.user.keys)
+}
+
+/// The account keys with the new password's material swapped in.
+fn with_new_password(keys: &AccountKeys, new: &NewPassword) -> Result<AccountKeys, ApiError> {
+    AuthKey::from_text(new.auth_key.expose())
+        .map_err(|_| ApiError::BadRequest("new auth_key is not a valid auth key".into()))?;
+    new.kdf
+        .validate()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut k = keys.clone();
+    k.kdf = new.kdf.clone();
+    k.salt = new.salt;
+    k.protected_user_key = new.protected_user_key.clone();
+    Ok(k)
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    s: AuthSession,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let now = crate::clock::now();
+    let keys = Keys::new(&s.user.username, &s.address);
+    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    if !app
+        .hasher
+        .verify(req.current_auth_key.expose(), Some(&s.user.auth_hash))
+        .await?
+    {
+        app.throttle.fail(&app.store, &keys, now).await?;
+        app.audit(Event {
+            event: "password.change",
+            actor: Some(&s.user.id),
+            subject: Some(&s.user.id),
+            address: Some(&s.address),
+            outcome: "failed",
+        })
+        .await;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let new_keys = with_new_password(&s.user.keys, &req.new)?;
+    let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
+    app.store
+        .set_password(&s.user.id, &hash, &new_keys, now)
+        .await?;
+    app.store
+        .revoke_user_sessions(&s.user.id, Some(&s.session_id), "password_change", now)
+        .await?;
+    app.audit(Event {
+        event: "password.change",
+        actor: Some(&s.user.id),
+        subject: Some(&s.user.id),
+        address: Some(&s.address),
+        outcome: "ok",
+    })
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks a recovery auth key like a login (throttled, same answer for unknown users).
+async fn check_recovery(
+    app: &AppState,
+    username: &str,
+    key: &str,
+    addr: &str,
+) -> Result<User, ApiError> {
+    let now = crate::clock::now();
+    let name = Username::parse(username)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|_| username.trim().to_lowercase());
+    let keys = Keys::new(&name, addr);
+    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let user = app.store.user_by_name(&name).await?;
+    let well_formed = AuthKey::from_text(key).is_ok();
+    let hash = user
+        .as_ref()
+        .filter(|_| well_formed)
+        .map(|u| u.recovery_hash.as_str());
+    let ok = app.hasher.verify(key, hash).await?;
+    match (ok, user) {
+        (true, Some(u)) if !u.locked => Ok(u),
+        (true, Some(_)) => Err(ApiError::AccountLocked),
+        _ => {
+            app.throttle.fail(&app.store, &keys, now).await?;
+            app.audit(Event {
+                event: "recovery",
+                subject: Some(&name),
+                address: Some(addr),
+                outcome: "failed",
+                ..Event::default()
+            })
+            .await;
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+async fn recovery_keys(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RecoveryKeysRequest>,
+) -> Result<Json<RecoveryKeysResponse>, ApiError> {
+    let user = check_recovery(&app, &req.username, req.recovery_auth_key.expose(), &addr).await?;
+    Ok(Json(RecoveryKeysResponse { keys: user.keys }))
+}
+
+async fn recover(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RecoverRequest>,
+) -> Result<StatusCode, ApiError> {
+    let user = check_recovery(&app, &req.username, req.recovery_auth_key.expose(), &addr).await?;
+    let now = crate::clock::now();
+    let new_keys = with_new_password(&user.keys, &req.new)?;
+    let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
+    app.store
+        .set_password(&user.id, &hash, &new_keys, now)
+        .await?;
+    app.store
+        .revoke_user_sessions(&user.id, None, "account_recovery", now)
+        .await?;
+    app.throttle
+        .succeed(&app.store, &Keys::new(&user.username, &addr))
+        .await?;
+    app.audit(Event {
+        event: "recovery",
+        actor: Some(&user.id),
+        subject: Some(&user.id),
+        address: Some(&addr),
+        outcome: "ok",
+    })
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,206 @@
+//! Administration: list, lock, unlock, log out and delete accounts; invites; the MFA
+//! policy; the audit log. Admins see account metadata only, never data or keys.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use cofre_api::SecretString;
+use cofre_api::admin::{AdminUser, AuditEvent, AuditPage, Invite, PolicyUpdate};
+use serde::Deserialize;
+
+use crate::audit::Event;
+use crate::auth::AdminSession;
+use crate::auth::tokens::{random_token, token_hash};
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use crate::store::settings::MFA_REQUIRED;
+
+/// How long an invite stays valid.
+pub const INVITE_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(users))
+        .route("/admin/users/{id}/lock", post(lock))
+        .route("/admin/users/{id}/unlock", post(unlock))
+        .route("/admin/users/{id}/logout", post(force_logout))
+        .route("/admin/users/{id}", delete(delete_user))
+        .route("/admin/invites", post(invite))
+        .route("/admin/policy", put(policy))
+        .route("/admin/audit", get(audit))
+}
+
+async fn users(
+    State(app): State<AppState>,
+    _admin: AdminSession,
+) -> Result<Json<Vec<AdminUser>>, ApiError> {
+    let mut out = Vec::new();
+    for u in app.store.list_users().await? {
+        let mfa_enabled = app.store.totp(&u.id).await?.is_some_and(|t| t.enabled);
+        out.push(AdminUser {
+            user_id: u.id,
+            username: u.username,
+            role: u.role,
+            locked: u.locked,
+            mfa_enabled,
+            created_at: u.created_at,
+        });
+    }
+    Ok(Json(out))
+}
+
+async fn admin_event(app: &AppState, admin: &AdminSession, event: &str, subject: &str) {
+    app.audit(Event {
+        event,
+        actor: Some(&admin.0.user.id),
+        subject: Some(subject),
+        address: Some(&admin.0.address),
+        outcome: "ok",
+    })
+    .await;
+}
+
+async fn lock(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if id == admin.0.user.id {
+        return Err(ApiError::Conflict(
+            "an admin cannot lock their own account".into(),
+        ));
+    }
+    let now = crate::clock::now();
+    if !app.store.set_locked(&id, true, now).await? {
+        return Err(ApiError::NotFound);
+    }
+    app.store
+        .revoke_user_sessions(&id, None, "admin_lock", now)
+        .await?;
+    admin_event(&app, &admin, "admin.lock", &id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlock(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let now = crate::clock::now();
+    let Some(user) = app.store.user_by_id(&id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    app.store.set_locked(&id, false, now).await?;
+    // Also lift a guessing lockout on the account.
+    app.store
+        .throttle_reset(&format!("account:{}", user.username))
+        .await?;
+    admin_event(&app, &admin, "admin.unlock", &id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn force_logout(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if app.store.user_by_id(&id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    app.store
+        .revoke_user_sessions(&id, None, "admin_logout", crate::clock::now())
+        .await?;
+    admin_event(&app, &admin, "admin.logout", &id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_user(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if id == admin.0.user.id {
+        return Err(ApiError::Conflict(
+            "an admin cannot delete their own account".into(),
+        ));
+    }
+    if !app.store.delete_user(&id).await? {
+        return Err(ApiError::NotFound);
+    }
+    admin_event(&app, &admin, "admin.delete", &id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn invite(
+    State(app): State<AppState>,
+    admin: AdminSession,
+) -> Result<Json<Invite>, ApiError> {
+    let now = crate::clock::now();
+    let token = random_token().map_err(ApiError::internal)?;
+    let expires_at = now + INVITE_TTL_SECS;
+    app.store
+        .create_invite(&token_hash(&token), &admin.0.user.id, now, expires_at)
+        .await?;
+    admin_event(&app, &admin, "admin.invite", "-").await;
+    Ok(Json(Invite {
+        token: SecretString::from(token),
+        expires_at,
+    }))
+}
+
+async fn policy(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    ApiJson(req): ApiJson<PolicyUpdate>,
+) -> Result<StatusCode, ApiError> {
+    app.store
+        .set_setting(
+            MFA_REQUIRED,
+            if req.mfa_required { "true" } else { "false" },
+        )
+        .await?;
+    let event = if req.mfa_required {
+        "admin.policy.mfa_required"
+    } else {
+        "admin.policy.mfa_optional"
+    };
+    admin_event(&app, &admin, event, "-").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Paging of the audit log.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    /// Return rows after this sequence number.
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many (1..=1000, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+async fn audit(
+    State(app): State<AppState>,
+    _admin: AdminSession,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = app.store.audit_rows(q.after.max(0), limit).await?;
+    Ok(Json(AuditPage {
+        events: rows
+            .into_iter()
+            .map(|r| AuditEvent {
+                seq: r.seq,
+                at: r.at,
+                event: r.event,
+                actor: r.actor,
+                subject: r.subject,
+                address: r.address,
+                outcome: r.outcome,
+                hash: r.hash,
+            })
+            .collect(),
+    }))
+}

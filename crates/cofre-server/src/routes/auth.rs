@@ -1,0 +1,465 @@
+//! Registration, prelogin, login, token refresh, logout, whoami, JWKS and the public
+//! policy.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cofre_api::Username;
+use cofre_api::auth::{
+    JwkSet, LoginRequest, LoginResponse, Policy, PreloginRequest, PreloginResponse, RefreshRequest,
+    RegisterRequest, RegisterResponse, SessionTokens, UserInfo, WhoAmI,
+};
+use cofre_api::{Role, SecretString};
+use cofre_core::keys::AuthKey;
+use cofre_core::totp::TotpSecret;
+
+use crate::audit::Event;
+use crate::auth::EnrollingSession;
+use crate::auth::throttle::Keys;
+use crate::auth::tokens::{random_id, random_token, token_hash};
+use crate::error::{ApiError, ApiJson};
+use crate::state::{AppState, ClientAddr};
+use crate::store::sessions::Session;
+use crate::store::users::{CreateUserError, NewUser, User};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/policy", get(policy))
+        .route("/auth/jwks", get(jwks))
+        .route("/auth/prelogin", post(prelogin))
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
+        .route("/auth/whoami", get(whoami))
+}
+
+async fn policy(State(app): State<AppState>) -> Result<Json<Policy>, ApiError> {
+    let c = &app.config;
+    Ok(Json(Policy {
+        password_min_length: c.password_min_length,
+        password_min_score: c.password_min_score,
+        open_registration: c.open_registration,
+        mfa_required: app.store.mfa_required().await?,
+        kdf: c.kdf.clone(),
+    }))
+}
+
+async fn jwks(State(app): State<AppState>) -> Json<JwkSet> {
+    Json(app.tokens.jwks())
+}
+
+async fn prelogin(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<PreloginRequest>,
+) -> Result<Json<PreloginResponse>, ApiError> {
+    // An invalid username answers like an unknown one: no account can have it.
+    let name = Username::parse(&req.username)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|_| req.username.trim().to_lowercase());
+    let user = app.store.user_by_name(&name).await?;
+    Ok(Json(match user {
+        Some(u) => PreloginResponse {
+            kdf: u.keys.kdf.clone(),
+            salt: u.keys.salt,
+        },
+        None => PreloginResponse {
+            kdf: app.config.kdf.clone(),
+            salt: app.keys.secret.fake_salt(&name),
+        },
+    }))
+}
+
+/// Checks that a text is a well-formed auth key (so garbage is a 400, not a hash).
+fn auth_key_text(text: &str, field: &str) -> Result<(), ApiError> {
+    AuthKey::from_text(text)
+        .map(drop)
+        .map_err(|_| ApiError::BadRequest(format!("{field} is not a valid auth key")))
+}
+
+async fn register(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Json<RegisterResponse>, ApiError> {
+    let username =
+        Username::parse(&req.username).map_err(|e| ApiError::InvalidUsername(e.to_string()))?;
+    auth_key_text(req.auth_key.expose(), "auth_key")?;
+    auth_key_text(req.recovery_auth_key.expose(), "recovery_auth_key")?;
+    req.keys
+        .kdf
+        .validate()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if req.keys.public_key.bits() != 3072 {
+        return Err(ApiError::BadRequest(
+            "the public key must be RSA-3072".into(),
+        ));
+    }
+    let now = crate::clock::now();
+    let first = app.store.count_users().await? == 0;
+    if !first && !app.config.open_registration {
+        let ok = match &req.invite {
+            Some(t) => {
+                app.store
+                    .use_invite(&token_hash(t.expose()), username.as_str(), now)
+                    .await?
+            }
+            None => false,
+        };
+        if !ok {
+            app.audit(Event {
+                event: "register",
+                subject: Some(username.as_str()),
+                address: Some(&addr),
+                outcome: "denied",
+                ..Event::default()
+            })
+            .await;
+            return Err(ApiError::RegistrationClosed);
+        }
+    }
+    let auth_hash = app.hasher.hash(req.auth_key.expose()).await?;
+    let recovery_hash = app.hasher.hash(req.recovery_auth_key.expose()).await?;
+    let id = random_id().map_err(ApiError::internal)?;
+    let role = if first { Role::Admin } else { Role::User };
+    let created = app
+        .store
+        .create_user(
+            &NewUser {
+                id: &id,
+                username: username.as_str(),
+                auth_hash: &auth_hash,
+                recovery_hash: &recovery_hash,
+                keys: &req.keys,
+                role,
+            },
+            now,
+        )
+        .await;
+    match created {
+        Ok(()) => {}
+        Err(CreateUserError::Taken) => return Err(ApiError::UsernameTaken),
+        Err(CreateUserError::Store(e)) => return Err(e.into()),
+    }
+    app.audit(Event {
+        event: "register",
+        actor: Some(&id),
+        subject: Some(username.as_str()),
+        address: Some(&addr),
+        outcome: "ok",
+    })
+    .await;
+    Ok(Json(RegisterResponse {
+        user_id: id,
+        username: username.as_str().to_owned(),
+        role,
+    }))
+}
+
+/// Opens a user's TOTP secret sealed at rest.
+pub(crate) fn open_totp(
+    app: &AppState,
+    user_id: &str,
+    sealed: &str,
+) -> Result<TotpSecret, ApiError> {
+    let sealed = cofre_core::format::SealedBox::from_text(sealed).map_err(ApiError::internal)?;
+    let raw = sealed
+        .open(&app.keys.at_rest, &totp_context(user_id))
+        .map_err(ApiError::internal)?;
+    TotpSecret::from_bytes(&raw).map_err(ApiError::internal)
+}
+
+/// The context a TOTP secret is sealed under: binds it to its account.
+pub(crate) fn totp_context(user_id: &str) -> Vec<u8> {
+    let mut c = b"cofre/v1/server/totp-secret/".to_vec();
+    c.extend_from_slice(user_id.as_bytes());
+    c
+}
+
+/// Checks the second factor of a login. `Ok(true)`: passed or not needed.
+async fn second_factor(
+    app: &AppState,
+    user: &User,
+    req: &LoginRequest,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let Some(totp) = app.store.totp(&user.id).await?.filter(|t| t.enabled) else {
+        return Ok(true);
+    };
+    if let Some(code) = &req.totp {
+        let secret = open_totp(app, &user.id, &totp.secret_sealed)?;
+        let step = secret
+            .verify(code.expose(), u64::try_from(now).unwrap_or(0))
+            .map_err(ApiError::internal)?;
+        return Ok(match step.and_then(|s| i64::try_from(s).ok()) {
+            Some(step) => app.store.use_totp_step(&user.id, step).await?,
+            None => false,
+        });
+    }
+    if let Some(code) = &req.mfa_recovery_code {
+        let tag = recovery_code_tag(app, &user.id, code.expose());
+        return Ok(app.store.use_recovery_code(&user.id, &tag, now).await?);
+    }
+    Err(ApiError::MfaRequired)
+}
+
+/// The stored tag of a recovery code (normalized: case, spaces and dashes ignored).
+pub(crate) fn recovery_code_tag(app: &AppState, user_id: &str, code: &str) -> String {
+    let norm: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    data_encoding::HEXLOWER.encode(&app.keys.secret.recovery_code_tag(user_id, &norm))
+}
+
+async fn login(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let now = crate::clock::now();
+    let name = Username::parse(&req.username)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|_| req.username.trim().to_lowercase());
+    let keys = Keys::new(&name, &addr);
+    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
+        app.audit(Event {
+            event: "login",
+            subject: Some(&name),
+            address: Some(&addr),
+            outcome: "throttled",
+            ..Event::default()
+        })
+        .await;
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let user = app.store.user_by_name(&name).await?;
+    // Malformed auth keys are checked against the dummy hash too: same work, same answer.
+    let well_formed = AuthKey::from_text(req.auth_key.expose()).is_ok();
+    let hash = user
+        .as_ref()
+        .filter(|_| well_formed)
+        .map(|u| u.auth_hash.as_str());
+    let password_ok = app.hasher.verify(req.auth_key.expose(), hash).await?;
+    let user = match (password_ok, user) {
+        (true, Some(u)) => u,
+        _ => return Err(login_failed(&app, &keys, &name, &addr, now).await),
+    };
+    match second_factor(&app, &user, &req, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(login_failed(&app, &keys, &name, &addr, now).await),
+        Err(e) => return Err(e),
+    }
+    if user.locked {
+        app.audit(Event {
+            event: "login",
+            actor: Some(&user.id),
+            subject: Some(&name),
+            address: Some(&addr),
+            outcome: "locked",
+        })
+        .await;
+        return Err(ApiError::AccountLocked);
+    }
+    app.throttle.succeed(&app.store, &keys).await?;
+    let tokens = new_session(&app, &user, &addr, now).await?;
+    app.audit(Event {
+        event: "login",
+        actor: Some(&user.id),
+        subject: Some(&name),
+        address: Some(&addr),
+        outcome: "ok",
+    })
+    .await;
+    let mfa_enabled = app.store.totp(&user.id).await?.is_some_and(|t| t.enabled);
+    Ok(Json(LoginResponse {
+        tokens,
+        user: UserInfo {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            role: user.role,
+            mfa_enabled,
+        },
+        keys: user.keys,
+    }))
+}
+
+async fn login_failed(app: &AppState, keys: &Keys, name: &str, addr: &str, now: i64) -> ApiError {
+    let locked = match app.throttle.fail(&app.store, keys, now).await {
+        Ok(l) => l,
+        Err(e) => return e.into(),
+    };
+    app.audit(Event {
+        event: "login",
+        subject: Some(name),
+        address: Some(addr),
+        outcome: "failed",
+        ..Event::default()
+    })
+    .await;
+    if locked {
+        app.audit(Event {
+            event: "lockout",
+            subject: Some(name),
+            address: Some(addr),
+            outcome: "locked",
+            ..Event::default()
+        })
+        .await;
+    }
+    ApiError::InvalidCredentials
+}
+
+/// Starts a session: its first refresh token and an access token.
+pub(crate) async fn new_session(
+    app: &AppState,
+    user: &User,
+    addr: &str,
+    now: i64,
+) -> Result<SessionTokens, ApiError> {
+    let session = Session {
+        id: random_id().map_err(ApiError::internal)?,
+        user_id: user.id.clone(),
+        expires_at: now + app.config.session_ttl_secs,
+        revoked_at: None,
+    };
+    let refresh = random_token().map_err(ApiError::internal)?;
+    app.store
+        .create_session(&session, &token_hash(&refresh), Some(addr), now)
+        .await?;
+    tokens_for(app, user, &session.id, refresh, now)
+}
+
+fn tokens_for(
+    app: &AppState,
+    user: &User,
+    session_id: &str,
+    refresh: zeroize::Zeroizing<String>,
+    now: i64,
+) -> Result<SessionTokens, ApiError> {
+    let access = app
+        .tokens
+        .issue(&user.id, session_id, user.role, now)
+        .map_err(ApiError::internal)?;
+    Ok(SessionTokens {
+        access_token: SecretString::new(access),
+        token_type: "Bearer".into(),
+        expires_in: u64::try_from(app.tokens.ttl()).unwrap_or(0),
+        refresh_token: refresh.into(),
+        session_id: session_id.to_owned(),
+    })
+}
+
+async fn refresh(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<SessionTokens>, ApiError> {
+    let now = crate::clock::now();
+    let old = token_hash(req.refresh_token.expose());
+    let row = app
+        .store
+        .refresh_token(&old)
+        .await?
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    let session = row.session;
+    if session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    if row.used_at.is_some() {
+        return Err(refresh_reuse(&app, &session, &addr, now).await);
+    }
+    let user = app
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    if user.locked {
+        return Err(ApiError::AccountLocked);
+    }
+    let new = random_token().map_err(ApiError::internal)?;
+    if !app
+        .store
+        .rotate_refresh_token(&session.id, &old, &token_hash(&new), now)
+        .await?
+    {
+        // Another request used this token between our read and our write.
+        return Err(refresh_reuse(&app, &session, &addr, now).await);
+    }
+    Ok(Json(tokens_for(&app, &user, &session.id, new, now)?))
+}
+
+/// A used refresh token came back: someone holds a copy. Revoke the whole session.
+async fn refresh_reuse(app: &AppState, session: &Session, addr: &str, now: i64) -> ApiError {
+    if let Err(e) = app
+        .store
+        .revoke_session(&session.id, "refresh_token_reuse", now)
+        .await
+    {
+        return e.into();
+    }
+    app.audit(Event {
+        event: "session.refresh_reuse",
+        actor: Some(&session.user_id),
+        subject: Some(&session.id),
+        address: Some(addr),
+        outcome: "revoked",
+    })
+    .await;
+    ApiError::InvalidRefreshToken
+}
+
+async fn logout(
+    State(app): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> Result<axum::http::StatusCode, ApiError> {
+    app.store
+        .revoke_session(&s.session_id, "logout", crate::clock::now())
+        .await?;
+    app.audit(Event {
+        event: "logout",
+        actor: Some(&s.user.id),
+        subject: Some(&s.session_id),
+        address: Some(&s.address),
+        outcome: "ok",
+    })
+    .await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+async fn logout_all(
+    State(app): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> Result<axum::http::StatusCode, ApiError> {
+    app.store
+        .revoke_user_sessions(&s.user.id, None, "logout_all", crate::clock::now())
+        .await?;
+    app.audit(Event {
+        event: "logout.all",
+        actor: Some(&s.user.id),
+        subject: Some(&s.user.id),
+        address: Some(&s.address),
+        outcome: "ok",
+    })
+    .await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+async fn whoami(
+    State(app): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> Result<Json<WhoAmI>, ApiError> {
+    let mfa_enabled = app.store.totp(&s.user.id).await?.is_some_and(|t| t.enabled);
+    Ok(Json(WhoAmI {
+        user: UserInfo {
+            user_id: s.user.id,
+            username: s.user.username,
+            role: s.user.role,
+            mfa_enabled,
+        },
+        session_id: s.session_id,
+    }))
+}

@@ -1,0 +1,225 @@
+//! Persistence: one [`Store`] over an SQL pool, with one module per table group.
+//!
+//! Queries are plain runtime SQL that SQLite and PostgreSQL both accept (`$1`
+//! placeholders, `TEXT`/`BIGINT` columns, `ON CONFLICT`, `RETURNING`), run through
+//! sqlx's `Any` driver, so a PostgreSQL backend needs its own migrations folder and a
+//! URL, not new handlers. Times are Unix seconds; flags are 0/1 integers.
+
+pub mod audit;
+pub mod invites;
+pub mod mfa;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::Executor as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Row as _};
+
+/// A storage failure. The message is for the server log; clients get `internal`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored value could not be read back (corrupt or from a newer version).
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The database has migrations this build does not know (a newer cofre wrote it).
+    #[error("database schema version {found} is newer than this build's {known}")]
+    TooNew {
+        /// Highest applied version.
+        found: i64,
+        /// Highest version this build knows.
+        known: i64,
+    },
+}
+
+/// Result alias for the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One embedded migration.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// SQLite migrations, applied in order at start.
+const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts",
+    sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
+}];
+
+/// The database behind the server.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path`: WAL journal, foreign
+    /// keys enforced on every connection, a 5-second busy timeout, migrations applied.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", url_path(path));
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        // The journal mode is stored in the file: once is enough.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .fetch_optional(&pool)
+            .await?;
+        let store = Self { pool };
+        store.migrate(SQLITE_MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    /// The pool, for the table modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers (the readiness probe).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+
+    /// Reads an SQLite pragma (for tests and diagnostics).
+    pub async fn pragma(&self, name: &'static str) -> StoreResult<String> {
+        let sql = match name {
+            "journal_mode" => "PRAGMA journal_mode",
+            "foreign_keys" => "PRAGMA foreign_keys",
+            _ => {
+                return Err(StoreError::Corrupt {
+                    what: "pragma name",
+                    reason: name.into(),
+                });
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        // journal_mode is text, foreign_keys an integer.
+        Ok(row
+            .try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))?)
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let applied: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("v")?;
+        let known = migrations.last().map_or(0, |m| m.version);
+        if applied > known {
+            return Err(StoreError::TooNew {
+                found: applied,
+                known,
+            });
+        }
+        for m in migrations.iter().filter(|m| m.version > applied) {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                "applied database migration"
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs one SQL statement as is (for maintenance commands and tests; never with
+    /// client input).
+    pub async fn raw_execute(&self, sql: &str) -> StoreResult<u64> {
+        Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// The highest applied migration.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("v")?,
+        )
+    }
+
+    /// Closes every connection (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A filesystem path as the path part of an `sqlite://` URL (percent-encoding the
+/// characters a URL would otherwise interpret).
+fn url_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            ' ' => out.push_str("%20"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Maps a "no row" result to `None`.
+pub(crate) fn optional<T>(r: Result<T, sqlx::Error>) -> StoreResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(sqlx::Error::RowNotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether an error is a uniqueness violation (for "username taken").
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}

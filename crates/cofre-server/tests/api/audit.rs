@@ -1,0 +1,103 @@
+//! The audit log records security events, its chain verifies, and an edited or deleted
+//! row is detected. No secret reaches it.
+
+use cofre_api::ErrorCode;
+use cofre_client::client::SecondFactor;
+use cofre_core::secret::Password;
+use cofre_server::audit::{Verdict, verify};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_chained_and_tampering_is_detected() {
+    let s = start(|_| {}).await;
+    let reg = register(&s, "root").await;
+    let admin = login(&s, "root").await.tokens.access_token;
+    let _ = s
+        .client
+        .login(
+            "root",
+            &Password::new("a wrong password here"),
+            SecondFactor::None,
+        )
+        .await;
+    register(&s, "bob").await;
+    let bob = s.state.store.user_by_name("bob").await.unwrap().unwrap();
+    s.client.admin_lock(&admin, &bob.id).await.unwrap();
+
+    let page = s.client.admin_audit(&admin, 0, 100).await.unwrap();
+    let events: Vec<(&str, &str)> = page
+        .events
+        .iter()
+        .map(|e| (e.event.as_str(), e.outcome.as_str()))
+        .collect();
+    for want in [
+        ("register", "ok"),
+        ("login", "ok"),
+        ("login", "failed"),
+        ("admin.lock", "ok"),
+    ] {
+        assert!(events.contains(&want), "{want:?} missing from {events:?}");
+    }
+    let text = serde_json::to_string(&page.events).unwrap();
+    assert!(!text.contains(reg.recovery_key.to_display().as_str()));
+    assert!(!text.contains(admin.expose()));
+
+    assert_eq!(
+        verify(&s.state.store).await.unwrap(),
+        Verdict::Intact {
+            rows: page.events.len() as i64
+        }
+    );
+    let data = s.data.clone();
+    let dir = s.stop().await;
+
+    // The server cannot edit rows (triggers refuse)...
+    let db = data.join("cofre.db");
+    let store = cofre_server::store::Store::open_sqlite(&db).await.unwrap();
+    let e = store
+        .raw_execute("UPDATE audit_log SET outcome = 'ok' WHERE seq = 3")
+        .await;
+    assert!(e.is_err(), "the append-only trigger must refuse updates");
+    // ...but someone with the file can; the chain shows where.
+    store
+        .raw_execute("DROP TRIGGER audit_log_no_update")
+        .await
+        .unwrap();
+    store
+        .raw_execute(
+            "UPDATE audit_log SET outcome = 'ok' WHERE event = 'login' AND outcome = 'failed'",
+        )
+        .await
+        .unwrap();
+    match verify(&store).await.unwrap() {
+        Verdict::Broken { seq, reason } => {
+            assert_eq!(seq, 3);
+            assert!(reason.contains("edited"), "{reason}");
+        }
+        v => panic!("edit not detected: {v:?}"),
+    }
+    store
+        .raw_execute("DROP TRIGGER audit_log_no_delete")
+        .await
+        .unwrap();
+    store
+        .raw_execute("UPDATE audit_log SET outcome = 'failed' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(&store).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
+    store
+        .raw_execute("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(&store).await.unwrap(),
+        Verdict::Broken { seq: 2, .. }
+    ));
+    store.close().await;
+    drop(dir);
+    let _ = ErrorCode::Unknown;
+}

@@ -1,0 +1,126 @@
+//! Bad input gets a 4xx with a stable code and changes nothing.
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_huge_and_invalid_requests_are_refused_and_change_nothing() {
+    let s = start(|c| c.max_body_bytes = 64 * 1024).await;
+    register(&s, "alice").await;
+    let users_before = s.state.store.count_users().await.unwrap();
+
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("/auth/register", "{not json".into(), 400, "bad_request"),
+        ("/auth/register", "[]".into(), 400, "bad_request"),
+        (
+            "/auth/register",
+            r#"{"username":"bob"}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "/auth/login",
+            r#"{"username":"alice","auth_key":"x","extra":1}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "/auth/prelogin",
+            r#"{"username":42}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "/auth/login",
+            format!(
+                r#"{{"username":"{}","auth_key":"x"}}"#,
+                "a".repeat(100 * 1024)
+            ),
+            413,
+            "payload_too_large",
+        ),
+        ("/auth/refresh", "".into(), 400, "bad_request"),
+    ];
+    for (path, body, status, c) in &cases {
+        let (st, _, b) = post_raw(&s, path, None, body).await;
+        assert_eq!(
+            (st, code(&b)),
+            (*status, *c),
+            "{path} {}",
+            &body[..body.len().min(60)]
+        );
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+
+    // Not JSON at all.
+    let r = s
+        .http
+        .post(s.url("/auth/login"))
+        .body("username=alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(code(&b), "unsupported_media_type");
+
+    // Bad usernames, with a real registration body.
+    let good = serde_json::to_value(registration_body(&s).await).unwrap();
+    for name in ["ab", "has space", "émile", "-dash", &"x".repeat(40), "a/b"] {
+        let mut body = good.clone();
+        body["username"] = name.into();
+        let (st, _, b) = post_raw(&s, "/auth/register", None, &body.to_string()).await;
+        assert_eq!((st, code(&b)), (400, "invalid_username"), "{name}");
+    }
+    // Garbage in a key field.
+    let mut body = good.clone();
+    body["auth_key"] = "not base64 at all".into();
+    let (st, _, b) = post_raw(&s, "/auth/register", None, &body.to_string()).await;
+    assert_eq!((st, code(&b)), (400, "bad_request"));
+    let mut body = good.clone();
+    body["keys"]["public_key"] = "AAAA".into();
+    let (st, _, b) = post_raw(&s, "/auth/register", None, &body.to_string()).await;
+    assert_eq!((st, code(&b)), (400, "bad_request"));
+    // Weak KDF parameters are refused by the server too.
+    let mut body = good.clone();
+    body["keys"]["kdf"] = serde_json::json!({"alg":"pbkdf2_sha256","iterations":1000});
+    let (st, _, b) = post_raw(&s, "/auth/register", None, &body.to_string()).await;
+    assert_eq!((st, code(&b)), (400, "bad_request"));
+    // The taken name, differently cased.
+    let mut body = good.clone();
+    body["username"] = "ALICE".into();
+    let (st, _, b) = post_raw(&s, "/auth/register", None, &body.to_string()).await;
+    assert_eq!((st, code(&b)), (409, "username_taken"));
+
+    // Unknown routes and wrong methods.
+    let r = s.http.get(s.url("/no/such/thing")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = s.http.get(s.url("/auth/login")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(code(&b), "method_not_allowed");
+
+    assert_eq!(s.state.store.count_users().await.unwrap(), users_before);
+    // And the stored account still works.
+    login(&s, "alice").await;
+}
+
+/// A valid registration body for "bob", built by the client library's key code.
+async fn registration_body(s: &TestServer) -> cofre_api::auth::RegisterRequest {
+    let policy = s.client.policy().await.unwrap();
+    let new = cofre_core::keys::UnlockedKeys::create(
+        &cofre_core::secret::Password::new(PASSWORD),
+        policy.kdf,
+    )
+    .unwrap();
+    cofre_api::auth::RegisterRequest {
+        username: "bob".into(),
+        auth_key: new.auth_key.to_text().into(),
+        recovery_auth_key: new.recovery_key.auth_key().unwrap().to_text().into(),
+        keys: new.keys,
+        invite: None,
+    }
+}

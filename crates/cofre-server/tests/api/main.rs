@@ -1,0 +1,15 @@
+//! The HTTP API, end to end: a real server on a loopback port with a real SQLite file,
+//! driven by the real client library and by raw HTTP for the attack cases.
+
+// Test helpers outside #[test] functions: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod support;
+
+mod accounts;
+mod admin;
+mod audit;
+mod bad_input;
+mod mfa;
+mod throttling;
+mod tokens;
