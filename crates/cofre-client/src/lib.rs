@@ -1,7 +1,22 @@
-//! The cofre client library (SDK): every encryption and decryption a user's data goes
-//! through happens on this side, using [`cofre_core`]. The HTTP client and the local
-//! agent arrive with the accounts and vault features.
+//! The cofre client library (SDK). Every key derivation, encryption and decryption of a
+//! user's data happens on this side, with [`cofre_core`]; the server only ever sees
+//! auth keys, public keys and ciphertext.
+//!
+//! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
+//!   [`mfa`], [`admin`]).
+//! - [`password`]: the strength check the server's policy asks for.
+//! - [`error`]: the error type, [`ClientError`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod account;
+pub mod admin;
+pub mod client;
+pub mod error;
+pub mod mfa;
+pub mod password;
+
+pub use client::Client;
+pub use cofre_api as api;
 pub use cofre_core as core;
+pub use error::ClientError;

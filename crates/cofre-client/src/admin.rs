@@ -1,0 +1,95 @@
+//! Administration calls (admin role only).
+
+use cofre_api::SecretString;
+use cofre_api::admin::{AdminUser, AuditPage, Invite, PolicyUpdate};
+use reqwest::Method;
+
+use crate::Client;
+use crate::error::Result;
+
+impl Client {
+    /// Every account.
+    pub async fn admin_users(&self, access: &SecretString) -> Result<Vec<AdminUser>> {
+        self.call::<(), _>(Method::GET, "/admin/users", Some(access), None)
+            .await
+    }
+
+    /// Locks an account (and ends its sessions).
+    pub async fn admin_lock(&self, access: &SecretString, user_id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::POST,
+            &format!("/admin/users/{user_id}/lock"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Unlocks an account (and lifts a guessing lockout).
+    pub async fn admin_unlock(&self, access: &SecretString, user_id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::POST,
+            &format!("/admin/users/{user_id}/unlock"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Ends every session of an account.
+    pub async fn admin_logout(&self, access: &SecretString, user_id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::POST,
+            &format!("/admin/users/{user_id}/logout"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Deletes an account.
+    pub async fn admin_delete(&self, access: &SecretString, user_id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::DELETE,
+            &format!("/admin/users/{user_id}"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// A single-use registration invite.
+    pub async fn admin_invite(&self, access: &SecretString) -> Result<Invite> {
+        self.call::<(), _>(Method::POST, "/admin/invites", Some(access), None)
+            .await
+    }
+
+    /// Sets the "MFA required" policy.
+    pub async fn admin_set_mfa_required(
+        &self,
+        access: &SecretString,
+        required: bool,
+    ) -> Result<()> {
+        let req = PolicyUpdate {
+            mfa_required: required,
+        };
+        self.call_empty(Method::PUT, "/admin/policy", Some(access), Some(&req))
+            .await
+    }
+
+    /// Audit events after `after`.
+    pub async fn admin_audit(
+        &self,
+        access: &SecretString,
+        after: i64,
+        limit: i64,
+    ) -> Result<AuditPage> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/admin/audit?after={after}&limit={limit}"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+}

@@ -1,0 +1,275 @@
+//! The HTTP client and the account-and-session operations: policy, register, login,
+//! refresh, logout, whoami.
+
+use std::time::Duration;
+
+use cofre_api::auth::{
+    LoginRequest, LoginResponse, Policy, PreloginRequest, PreloginResponse, RefreshRequest,
+    RegisterRequest, RegisterResponse, SessionTokens, UserInfo, WhoAmI,
+};
+use cofre_api::error::ErrorBody;
+use cofre_api::{ErrorCode, SecretString};
+use cofre_core::keys::{AccountKeys, KdfParams, KdfSalt, MasterKey, RecoveryKey, UnlockedKeys};
+use cofre_core::secret::Password;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ClientError, Result};
+
+/// A connection to one cofre server.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// The second factor for a login, if the account uses MFA.
+#[derive(Clone, Debug, Default)]
+pub enum SecondFactor {
+    /// No code (the server answers `mfa_required` if one is needed).
+    #[default]
+    None,
+    /// A current TOTP code.
+    Totp(String),
+    /// A one-time MFA recovery code.
+    RecoveryCode(String),
+}
+
+/// A registered account: show the recovery key to the user once.
+pub struct Registered {
+    /// What the server says.
+    pub account: RegisterResponse,
+    /// The recovery key: the only way back in without the password.
+    pub recovery_key: RecoveryKey,
+    /// The new account's unlocked keys.
+    pub keys: UnlockedKeys,
+}
+
+/// A logged-in session with its unlocked keys.
+pub struct LoggedIn {
+    /// Tokens.
+    pub tokens: SessionTokens,
+    /// The account.
+    pub user: UserInfo,
+    /// The account's public material.
+    pub account_keys: AccountKeys,
+    /// The unlocked user and private keys.
+    pub keys: UnlockedKeys,
+}
+
+/// Runs the password KDF off the async runtime (Argon2id takes a large fraction of a
+/// second by design).
+pub(crate) async fn derive_master(
+    password: &Password,
+    salt: KdfSalt,
+    kdf: KdfParams,
+) -> Result<MasterKey> {
+    let password = Password::new(password.expose_str());
+    tokio::task::spawn_blocking(move || MasterKey::derive(&password, &salt, &kdf))
+        .await
+        .map_err(|_| ClientError::Usage("key derivation was cancelled".into()))?
+        .map_err(ClientError::from)
+}
+
+impl Client {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: &str) -> Result<Self> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::Usage(format!(
+                "server URL must start with http:// or https://: {base_url}"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("cofre/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, base })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends a request under `/api/v1` and decodes the answer (or the API error).
+    pub(crate) async fn call<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<&B>,
+    ) -> Result<R> {
+        let resp = self.send(method, path, token, body).await?;
+        Ok(resp.json::<R>().await?)
+    }
+
+    /// Like [`Client::call`] for answers without a body (204).
+    pub(crate) async fn call_empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<&B>,
+    ) -> Result<()> {
+        self.send(method, path, token, body).await.map(drop)
+    }
+
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{}{path}", self.base, cofre_api::PREFIX);
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(api_error(resp).await)
+    }
+
+    /// The server's published policy.
+    pub async fn policy(&self) -> Result<Policy> {
+        self.call::<(), _>(Method::GET, "/policy", None, None).await
+    }
+
+    /// The KDF salt and parameters for a username.
+    pub async fn prelogin(&self, username: &str) -> Result<PreloginResponse> {
+        let req = PreloginRequest {
+            username: username.to_owned(),
+        };
+        self.call(Method::POST, "/auth/prelogin", None, Some(&req))
+            .await
+    }
+
+    /// Creates an account: checks the password against the server's policy, creates every
+    /// key on this machine, and sends only the auth keys, public key and ciphertext.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &Password,
+        invite: Option<&str>,
+    ) -> Result<Registered> {
+        let policy = self.policy().await?;
+        crate::password::check(password, &policy, &[username])?;
+        let password_copy = Password::new(password.expose_str());
+        let kdf = policy.kdf.clone();
+        let new = tokio::task::spawn_blocking(move || UnlockedKeys::create(&password_copy, kdf))
+            .await
+            .map_err(|_| ClientError::Usage("key generation was cancelled".into()))??;
+        let req = RegisterRequest {
+            username: username.to_owned(),
+            auth_key: new.auth_key.to_text().into(),
+            recovery_auth_key: new.recovery_key.auth_key()?.to_text().into(),
+            keys: new.keys,
+            invite: invite.map(SecretString::new),
+        };
+        let account = self
+            .call(Method::POST, "/auth/register", None, Some(&req))
+            .await?;
+        Ok(Registered {
+            account,
+            recovery_key: new.recovery_key,
+            keys: new.unlocked,
+        })
+    }
+
+    /// Logs in: derives the auth key from the password, and unlocks the account's keys
+    /// with the same derivation.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &Password,
+        second: SecondFactor,
+    ) -> Result<LoggedIn> {
+        let pre = self.prelogin(username).await?;
+        let master = derive_master(password, pre.salt, pre.kdf).await?;
+        let (totp, mfa_recovery_code) = match second {
+            SecondFactor::None => (None, None),
+            SecondFactor::Totp(c) => (Some(SecretString::new(c)), None),
+            SecondFactor::RecoveryCode(c) => (None, Some(SecretString::new(c))),
+        };
+        let req = LoginRequest {
+            username: username.to_owned(),
+            auth_key: master.auth_key()?.to_text().into(),
+            totp,
+            mfa_recovery_code,
+        };
+        let resp: LoginResponse = self
+            .call(Method::POST, "/auth/login", None, Some(&req))
+            .await?;
+        let keys = UnlockedKeys::unlock(&master, &resp.keys)?;
+        Ok(LoggedIn {
+            tokens: resp.tokens,
+            user: resp.user,
+            account_keys: resp.keys,
+            keys,
+        })
+    }
+
+    /// Exchanges a refresh token for new tokens (the old one is spent).
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<SessionTokens> {
+        let req = RefreshRequest {
+            refresh_token: refresh_token.clone(),
+        };
+        self.call(Method::POST, "/auth/refresh", None, Some(&req))
+            .await
+    }
+
+    /// Ends this session.
+    pub async fn logout(&self, access: &SecretString) -> Result<()> {
+        self.call_empty::<()>(Method::POST, "/auth/logout", Some(access), None)
+            .await
+    }
+
+    /// Ends every session of the account.
+    pub async fn logout_all(&self, access: &SecretString) -> Result<()> {
+        self.call_empty::<()>(Method::POST, "/auth/logout-all", Some(access), None)
+            .await
+    }
+
+    /// Who the token belongs to.
+    pub async fn whoami(&self, access: &SecretString) -> Result<WhoAmI> {
+        self.call::<(), _>(Method::GET, "/auth/whoami", Some(access), None)
+            .await
+    }
+}
+
+async fn api_error(resp: reqwest::Response) -> ClientError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let text = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => ClientError::Api {
+            status: status.as_u16(),
+            code: body.error.code,
+            message: body.error.message,
+            retry_after,
+        },
+        Err(_) => ClientError::Api {
+            status: status.as_u16(),
+            code: if status == StatusCode::NOT_FOUND {
+                ErrorCode::NotFound
+            } else {
+                ErrorCode::Unknown
+            },
+            message: format!("unexpected answer from the server (HTTP {status})"),
+            retry_after,
+        },
+    }
+}
