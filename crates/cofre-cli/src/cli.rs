@@ -1,4 +1,4 @@
-//! The command line, as clap types. Every flag has a `COFRE_*` environment variable.
+//! The command line, as clap types. Every setting has a `COFRE_*` environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,8 +17,64 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the cofre server (HTTP API) on its data directory.
-    Server(ServerArgs),
+    /// Run the cofre server (HTTP API) on its data directory, or a maintenance task.
+    Server(ServerCommand),
+    /// Create an account on a server (the password never leaves this machine).
+    Register(RegisterArgs),
+    /// Log in and remember the session for the next commands.
+    Login(LoginArgs),
+    /// End this session (`--all`: every session of the account).
+    Logout(LogoutArgs),
+    /// Show who is logged in.
+    Whoami(ClientArgs),
+    /// Change the password (re-wraps the user key; nothing is re-encrypted).
+    Passwd(PasswdArgs),
+    /// Set a new password with the recovery key shown at registration.
+    Recover(RecoverArgs),
+    /// Two-factor authentication (TOTP).
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+    /// Administration (admin accounts only).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `cofre server`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerCommand {
+    /// A maintenance task instead of running the server.
+    #[command(subcommand)]
+    pub task: Option<ServerTask>,
+    /// Server settings.
+    #[command(flatten)]
+    pub args: ServerArgs,
+}
+
+/// Maintenance tasks on a data directory (run them while the server is stopped).
+#[derive(Debug, Subcommand)]
+pub enum ServerTask {
+    /// Add a new access-token signing key; restart the server to use it. Tokens signed
+    /// by the previous key stay valid until they expire; older keys are deleted.
+    RotateSigningKey(DataArg),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditTask),
+}
+
+/// `cofre server audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditTask {
+    /// Check the audit log's hash chain; exits non-zero at the first broken row.
+    Verify(DataArg),
+}
+
+/// Just the data directory.
+#[derive(Debug, Args)]
+pub struct DataArg {
+    /// Data directory.
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
 }
 
 /// `cofre server` settings.
@@ -33,6 +89,57 @@ pub struct ServerArgs {
     /// Log format.
     #[arg(long, env = "COFRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// bcrypt cost for stored auth-key hashes (10 to 31).
+    #[arg(long, env = "COFRE_BCRYPT_COST", default_value_t = 12)]
+    pub bcrypt_cost: u32,
+    /// Concurrent bcrypt computations (default: CPU count minus one).
+    #[arg(long, env = "COFRE_BCRYPT_THREADS")]
+    pub bcrypt_threads: Option<usize>,
+    /// Registration: `open` to anyone, or by admin `invite` only.
+    #[arg(long, env = "COFRE_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
+    /// Access-token lifetime, in seconds.
+    #[arg(long, env = "COFRE_ACCESS_TTL", default_value_t = 900)]
+    pub access_ttl: i64,
+    /// Session lifetime (refresh tokens), in seconds.
+    #[arg(long, env = "COFRE_SESSION_TTL", default_value_t = 30 * 24 * 3600)]
+    pub session_ttl: i64,
+    /// Token issuer (`iss`).
+    #[arg(long, env = "COFRE_ISSUER", default_value = "cofre")]
+    pub issuer: String,
+    /// Failed logins per account before lockouts start.
+    #[arg(long, env = "COFRE_ACCOUNT_FREE_FAILURES", default_value_t = 5)]
+    pub account_free_failures: i64,
+    /// Failed logins per client address before lockouts start.
+    #[arg(long, env = "COFRE_ADDRESS_FREE_FAILURES", default_value_t = 20)]
+    pub address_free_failures: i64,
+    /// First lockout, in seconds (doubles with each further failure).
+    #[arg(long, env = "COFRE_LOCKOUT_BASE", default_value_t = 30)]
+    pub lockout_base: i64,
+    /// Longest lockout, in seconds.
+    #[arg(long, env = "COFRE_LOCKOUT_MAX", default_value_t = 3600)]
+    pub lockout_max: i64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "COFRE_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+    /// Argon2id memory (KiB) for new accounts (19456 to 2097152).
+    #[arg(long, env = "COFRE_KDF_MEMORY_KIB", default_value_t = 256 * 1024)]
+    pub kdf_memory_kib: u32,
+    /// Argon2id passes for new accounts (2 to 64).
+    #[arg(long, env = "COFRE_KDF_ITERATIONS", default_value_t = 3)]
+    pub kdf_iterations: u32,
+    /// Argon2id lanes for new accounts (1 to 16).
+    #[arg(long, env = "COFRE_KDF_PARALLELISM", default_value_t = 4)]
+    pub kdf_parallelism: u32,
+}
+
+/// Who may register.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Registration {
+    /// Anyone who can reach the server.
+    Open,
+    /// Only with an invite from an admin (the first account never needs one).
+    Invite,
 }
 
 /// How log lines are written (to standard error).
@@ -42,4 +149,207 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Where the client keeps its state, and which server it talks to.
+#[derive(Debug, Args, Clone)]
+pub struct ClientArgs {
+    /// Server URL (remembered after login).
+    #[arg(long, env = "COFRE_SERVER")]
+    pub server: Option<String>,
+    /// Directory for the client's configuration and session
+    /// (default: `$XDG_CONFIG_HOME/cofre`, i.e. `~/.config/cofre`).
+    #[arg(long, env = "COFRE_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// Where a password comes from.
+#[derive(Debug, Args, Clone)]
+pub struct PasswordSource {
+    /// Read the password from this file (first line) instead of prompting.
+    #[arg(long, env = "COFRE_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `cofre register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Username (3 to 32 of a-z, 0-9, '.', '_', '-').
+    pub username: String,
+    /// An invite token, if the server requires one.
+    #[arg(long, env = "COFRE_INVITE")]
+    pub invite: Option<String>,
+    /// Password source.
+    #[command(flatten)]
+    pub password: PasswordSource,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Username (default: the last one used).
+    pub username: Option<String>,
+    /// Current TOTP code (prompted for when needed and not given).
+    #[arg(long, env = "COFRE_TOTP")]
+    pub totp: Option<String>,
+    /// One of the MFA recovery codes, instead of a TOTP code.
+    #[arg(long, conflicts_with = "totp")]
+    pub recovery_code: Option<String>,
+    /// Password source.
+    #[command(flatten)]
+    pub password: PasswordSource,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// End every session of the account, on every device.
+    #[arg(long)]
+    pub all: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the current password from this file.
+    #[arg(long, env = "COFRE_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Read the new password from this file.
+    #[arg(long, env = "COFRE_NEW_PASSWORD_FILE")]
+    pub new_password_file: Option<PathBuf>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Username.
+    pub username: String,
+    /// Read the recovery key from this file instead of prompting.
+    #[arg(long, env = "COFRE_RECOVERY_KEY_FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// Read the new password from this file.
+    #[arg(long, env = "COFRE_NEW_PASSWORD_FILE")]
+    pub new_password_file: Option<PathBuf>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre mfa ...`.
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Start TOTP enrolment: shows a QR code to scan, then asks for a code to confirm.
+    Enable(MfaEnableArgs),
+    /// Confirm a started enrolment with a current code; prints the recovery codes.
+    Confirm(CodeArgs),
+    /// Turn TOTP off (needs a current code).
+    Disable(CodeArgs),
+    /// Show whether TOTP is on and how many recovery codes are left.
+    Status(ClientArgs),
+    /// Replace the recovery codes (needs a current code).
+    RecoveryCodes(CodeArgs),
+}
+
+/// `cofre mfa enable`.
+#[derive(Debug, Args)]
+pub struct MfaEnableArgs {
+    /// Do not draw the QR code (print the otpauth URI and secret only).
+    #[arg(long)]
+    pub no_qr: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A command that needs a current TOTP code.
+#[derive(Debug, Args)]
+pub struct CodeArgs {
+    /// The current code (prompted for when not given).
+    #[arg(long, env = "COFRE_TOTP")]
+    pub code: Option<String>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// List accounts.
+    Users(AdminArgs),
+    /// Lock an account and end its sessions.
+    Lock(AdminUserArgs),
+    /// Unlock an account (also lifts a guessing lockout).
+    Unlock(AdminUserArgs),
+    /// End every session of an account.
+    Logout(AdminUserArgs),
+    /// Delete an account.
+    Delete(AdminUserArgs),
+    /// Create a single-use registration invite (valid 7 days).
+    Invite(AdminArgs),
+    /// Require MFA for every account (`on`) or not (`off`).
+    RequireMfa(RequireMfaArgs),
+    /// Show the audit log.
+    Audit(AdminAuditArgs),
+}
+
+/// Admin command with no argument.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Admin command on one account.
+#[derive(Debug, Args)]
+pub struct AdminUserArgs {
+    /// Username.
+    pub username: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre admin require-mfa`.
+#[derive(Debug, Args)]
+pub struct RequireMfaArgs {
+    /// `on` or `off`.
+    #[arg(value_parser = ["on", "off"])]
+    pub state: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre admin audit`.
+#[derive(Debug, Args)]
+pub struct AdminAuditArgs {
+    /// Show events after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub after: i64,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }

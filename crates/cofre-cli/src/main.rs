@@ -2,12 +2,43 @@
 
 mod cli;
 mod commands;
+mod prompt;
+mod session;
 
+use anyhow::Context as _;
 use clap::Parser;
+
+use cli::{Command, MfaCommand};
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
-    match cli.command {
-        cli::Command::Server(args) => commands::server::run(args),
+    if let Command::Server(cmd) = cli.command {
+        return commands::server::run(cmd);
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Server(_) => unreachable_server(),
+            Command::Register(a) => commands::account::register(a).await,
+            Command::Login(a) => commands::account::login(a).await,
+            Command::Logout(a) => commands::account::logout(a).await,
+            Command::Whoami(a) => commands::account::whoami(a).await,
+            Command::Passwd(a) => commands::account::passwd(a).await,
+            Command::Recover(a) => commands::account::recover(a).await,
+            Command::Mfa(MfaCommand::Enable(a)) => commands::mfa::enable(a).await,
+            Command::Mfa(MfaCommand::Confirm(a)) => commands::mfa::confirm(a).await,
+            Command::Mfa(MfaCommand::Disable(a)) => commands::mfa::disable(a).await,
+            Command::Mfa(MfaCommand::Status(a)) => commands::mfa::status(a).await,
+            Command::Mfa(MfaCommand::RecoveryCodes(a)) => commands::mfa::recovery_codes(a).await,
+            Command::Admin(cmd) => commands::admin::run(cmd).await,
+        }
+    })
+}
+
+/// `cofre server` returned above; this arm only keeps the match exhaustive.
+fn unreachable_server() -> anyhow::Result<()> {
+    anyhow::bail!("internal: server command reached the client dispatcher")
 }

@@ -3,61 +3,14 @@
 // Test helpers outside #[test] functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use support::start;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A running server process, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    /// Every line the server wrote to stderr, collected by a reader thread.
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server on port 0 and learns the port it bound from its own log line,
-/// so no other process can take the port between choosing and binding it.
-fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cofre"))
-        .args(["server", "--listen", "127.0.0.1:0"])
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let port = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = log
-            .recv_timeout(left)
-            .expect("server did not report its listening address");
-        if line.contains("cofre server listening") {
-            let addr = line.split("addr=").nth(1).unwrap();
-            let addr = addr.split_whitespace().next().unwrap();
-            break addr.rsplit(':').next().unwrap().parse().unwrap();
-        }
-    };
-    Server { child, port, log }
-}
 
 /// A minimal HTTP/1.1 GET; returns (status, body).
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -82,7 +35,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
 fn serves_health_and_json_errors_then_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cofre-data");
-    let mut server = start(&data);
+    let mut server = start(&data, &[]);
 
     let (status, body) = get(server.port, "/healthz");
     assert_eq!(status, 200);

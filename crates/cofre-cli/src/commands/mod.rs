@@ -1,3 +1,6 @@
-//! One module per command.
+//! One module per group of subcommands.
 
+pub mod account;
+pub mod admin;
+pub mod mfa;
 pub mod server;

@@ -1,27 +1,104 @@
-//! `cofre server`: starts the HTTP API and stops cleanly on SIGTERM or Ctrl-C.
+//! `cofre server`: starts the HTTP API and stops cleanly on SIGTERM or Ctrl-C; or runs
+//! a maintenance task on a data directory.
 
 use std::io::IsTerminal as _;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use cofre_client::core::keys::KdfParams;
 use cofre_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, ServerArgs};
+use crate::cli::{AuditTask, LogFormat, Registration, ServerArgs, ServerCommand, ServerTask};
 
-/// Runs the server until a shutdown signal.
-pub fn run(args: ServerArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
-    let config = ServerConfig {
-        data_dir: args.data,
-        listen: args.listen,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// Runs `cofre server` (or one of its tasks).
+pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
+    match cmd.task {
+        None => serve(cmd.args),
+        Some(ServerTask::RotateSigningKey(d)) => {
+            let kid =
+                cofre_server::secrets::rotate_signing_key(&d.data, cofre_server::clock::now())?;
+            println!("New signing key {kid}; restart the server to sign with it.");
+            Ok(())
+        }
+        Some(ServerTask::Audit(AuditTask::Verify(d))) => runtime()?.block_on(async {
+            let db = d.data.join("cofre.db");
+            if !db.exists() {
+                bail!("no database at {}", db.display());
+            }
+            let store = cofre_server::store::Store::open_sqlite(&db).await?;
+            let verdict = cofre_server::audit::verify(&store).await?;
+            store.close().await;
+            match verdict {
+                cofre_server::audit::Verdict::Intact { rows } => {
+                    println!("audit log intact: {rows} events, every hash verifies");
+                    Ok(())
+                }
+                cofre_server::audit::Verdict::Broken { seq, reason } => {
+                    bail!("audit log BROKEN at event {seq}: {reason}")
+                }
+            }
+        }),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+        .context("starting the async runtime")
+}
+
+fn config(args: &ServerArgs) -> ServerConfig {
+    let mut c = ServerConfig::new(args.data.clone(), args.listen);
+    c.bcrypt_cost = args.bcrypt_cost;
+    if let Some(n) = args.bcrypt_threads {
+        c.bcrypt_threads = n;
+    }
+    c.open_registration = matches!(args.registration, Registration::Open);
+    c.access_ttl_secs = args.access_ttl;
+    c.session_ttl_secs = args.session_ttl;
+    c.issuer.clone_from(&args.issuer);
+    c.account_free_failures = args.account_free_failures;
+    c.address_free_failures = args.address_free_failures;
+    c.lockout_base_secs = args.lockout_base;
+    c.lockout_max_secs = args.lockout_max;
+    c.max_body_bytes = args.max_body;
+    c.kdf = KdfParams::Argon2id {
+        memory_kib: args.kdf_memory_kib,
+        iterations: args.kdf_iterations,
+        parallelism: args.kdf_parallelism,
+    };
+    c
+}
+
+fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let config = config(&args);
+    runtime()?.block_on(async {
+        let (state, first) = cofre_server::app::open(config.clone()).await?;
+        let c = &state.config;
+        tracing::info!(
+            data_dir = %c.data_dir.display(),
+            database = %c.database_path().display(),
+            listen = %c.listen,
+            registration = if c.open_registration { "open" } else { "invite" },
+            bcrypt_cost = c.bcrypt_cost,
+            bcrypt_threads = c.bcrypt_threads,
+            access_ttl_secs = c.access_ttl_secs,
+            session_ttl_secs = c.session_ttl_secs,
+            kdf = ?c.kdf,
+            schema_version = state.store.schema_version().await?,
+            signing_key = state.keys.current().map(|k| k.kid.as_str()).unwrap_or("-"),
+            "configuration"
+        );
+        if first {
+            tracing::info!(
+                "first start: created the data directory, database and server keys (keys/, owner-only); \
+                 the first account to register becomes the administrator"
+            );
+        }
         let listener = cofre_server::app::bind(&config).await?;
-        cofre_server::serve(listener, shutdown_signal())
+        cofre_server::serve(listener, state, shutdown_signal())
             .await
             .context("serving")
     })

@@ -1,0 +1,146 @@
+//! `cofre register`, `login`, `logout`, `whoami`, `passwd`, `recover`.
+
+use anyhow::Context as _;
+use cofre_client::Client;
+use cofre_client::api::ErrorCode;
+use cofre_client::client::SecondFactor;
+use cofre_client::core::keys::RecoveryKey;
+
+use crate::cli::{ClientArgs, LoginArgs, LogoutArgs, PasswdArgs, RecoverArgs, RegisterArgs};
+use crate::prompt;
+use crate::session::State;
+
+/// `cofre register`.
+pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
+    let mut state = State::open(&a.client)?;
+    let server = state.server(&a.client);
+    let client = Client::new(&server)?;
+    let password = prompt::password(a.password.password_file.as_deref(), "New password", true)?;
+    eprintln!("Creating your keys (this takes a moment)...");
+    let reg = client
+        .register(&a.username, &password, a.invite.as_deref())
+        .await?;
+    state.remember(&server, &reg.account.username)?;
+    println!(
+        "Registered {} on {server}{}.",
+        reg.account.username,
+        if reg.account.role == cofre_client::api::Role::Admin {
+            " as administrator (first account)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!("Your recovery key (shown only this once):");
+    println!();
+    println!("    {}", reg.recovery_key.to_display().as_str());
+    println!();
+    println!("Write it down and keep it somewhere safe, away from this computer. It is the only");
+    println!("way back into your account if you forget your password. If you lose both the");
+    println!("password and this key, nobody (not the server's operator, not us) can recover");
+    println!("your data.");
+    Ok(())
+}
+
+/// `cofre login`.
+pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
+    let mut state = State::open(&a.client)?;
+    let server = state.server(&a.client);
+    let username = a
+        .username
+        .clone()
+        .or_else(|| state.config.username.clone())
+        .context("which user? `cofre login USERNAME`")?;
+    let client = Client::new(&server)?;
+    let password = prompt::password(a.password.password_file.as_deref(), "Password", false)?;
+    let second = match (&a.totp, &a.recovery_code) {
+        (Some(c), _) => SecondFactor::Totp(c.clone()),
+        (None, Some(r)) => SecondFactor::RecoveryCode(r.clone()),
+        (None, None) => SecondFactor::None,
+    };
+    let logged = match client.login(&username, &password, second).await {
+        Err(e) if e.code() == Some(ErrorCode::MfaRequired) => {
+            let code = prompt::code(None, "One-time code from your authenticator app")
+                .context("this account uses two-factor authentication: pass --totp CODE (or --recovery-code)")?;
+            client
+                .login(&username, &password, SecondFactor::Totp(code))
+                .await?
+        }
+        other => other?,
+    };
+    state.remember(&server, &logged.user.username)?;
+    state.save_session(&server, &logged.user.username, &logged.tokens)?;
+    println!("Logged in as {} on {server}.", logged.user.username);
+    Ok(())
+}
+
+/// `cofre logout`.
+pub async fn logout(a: LogoutArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let r = if a.all {
+        client.logout_all(&s.access_token).await
+    } else {
+        client.logout(&s.access_token).await
+    };
+    state.clear_session()?;
+    r?;
+    println!(
+        "{}",
+        if a.all {
+            "Logged out everywhere."
+        } else {
+            "Logged out."
+        }
+    );
+    Ok(())
+}
+
+/// `cofre whoami`.
+pub async fn whoami(a: ClientArgs) -> anyhow::Result<()> {
+    let state = State::open(&a)?;
+    let (client, s) = state.session().await?;
+    let who = client.whoami(&s.access_token).await?;
+    println!(
+        "{} ({}) on {}; two-factor authentication {}",
+        who.user.username,
+        who.user.role.as_str(),
+        s.server,
+        if who.user.mfa_enabled { "on" } else { "off" }
+    );
+    Ok(())
+}
+
+/// `cofre passwd`.
+pub async fn passwd(a: PasswdArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let current = prompt::password(a.password_file.as_deref(), "Current password", false)?;
+    let new = prompt::password(a.new_password_file.as_deref(), "New password", true)?;
+    eprintln!("Re-wrapping your user key under the new password...");
+    client
+        .change_password(&s.access_token, &s.username, &current, &new)
+        .await?;
+    println!("Password changed. Your other sessions were logged out; this one stays.");
+    Ok(())
+}
+
+/// `cofre recover`.
+pub async fn recover(a: RecoverArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let server = state.server(&a.client);
+    let client = Client::new(&server)?;
+    let key_text = match &a.recovery_key_file {
+        Some(f) => prompt::from_file(f)?,
+        None => prompt::hidden("Recovery key")?,
+    };
+    let key = RecoveryKey::parse(&key_text).context("that is not a recovery key")?;
+    let new = prompt::password(a.new_password_file.as_deref(), "New password", true)?;
+    client.recover(&a.username, &key, &new).await?;
+    state.clear_session()?;
+    println!(
+        "Password reset for {}. Every session was logged out: run `cofre login`.",
+        a.username
+    );
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `cofre admin ...`: account administration. Admins never see data or keys.
+
+use anyhow::Context as _;
+use cofre_client::Client;
+use cofre_client::api::SecretString;
+
+use crate::cli::{AdminArgs, AdminAuditArgs, AdminCommand, AdminUserArgs, RequireMfaArgs};
+use crate::session::State;
+
+/// Runs an admin command.
+pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::Users(a) => users(a).await,
+        AdminCommand::Lock(a) => {
+            on_user(a, "locked", |c, t, id| {
+                Box::pin(async move { c.admin_lock(&t, &id).await })
+            })
+            .await
+        }
+        AdminCommand::Unlock(a) => {
+            on_user(a, "unlocked", |c, t, id| {
+                Box::pin(async move { c.admin_unlock(&t, &id).await })
+            })
+            .await
+        }
+        AdminCommand::Logout(a) => {
+            on_user(a, "logged out everywhere", |c, t, id| {
+                Box::pin(async move { c.admin_logout(&t, &id).await })
+            })
+            .await
+        }
+        AdminCommand::Delete(a) => {
+            on_user(a, "deleted", |c, t, id| {
+                Box::pin(async move { c.admin_delete(&t, &id).await })
+            })
+            .await
+        }
+        AdminCommand::Invite(a) => invite(a).await,
+        AdminCommand::RequireMfa(a) => require_mfa(a).await,
+        AdminCommand::Audit(a) => audit(a).await,
+    }
+}
+
+async fn users(a: AdminArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let users = client.admin_users(&s.access_token).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&users)?);
+        return Ok(());
+    }
+    println!(
+        "{:<32} {:<6} {:<7} {:<4} id",
+        "username", "role", "locked", "mfa"
+    );
+    for u in users {
+        println!(
+            "{:<32} {:<6} {:<7} {:<4} {}",
+            u.username,
+            u.role.as_str(),
+            if u.locked { "yes" } else { "no" },
+            if u.mfa_enabled { "on" } else { "off" },
+            u.user_id
+        );
+    }
+    Ok(())
+}
+
+type Action = fn(
+    Client,
+    SecretString,
+    String,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = cofre_client::error::Result<()>> + Send>,
+>;
+
+async fn on_user(a: AdminUserArgs, done: &str, action: Action) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let name = cofre_client::api::Username::parse(&a.username)?;
+    let user = client
+        .admin_users(&s.access_token)
+        .await?
+        .into_iter()
+        .find(|u| u.username == name.as_str())
+        .with_context(|| format!("no account named {name}"))?;
+    action(client, s.access_token.clone(), user.user_id).await?;
+    println!("{name}: {done}.");
+    Ok(())
+}
+
+async fn invite(a: AdminArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let inv = client.admin_invite(&s.access_token).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&inv)?);
+    } else {
+        println!("Invite (single use, valid 7 days): {}", inv.token.expose());
+        println!(
+            "The invitee runs: cofre register USERNAME --invite {}",
+            inv.token.expose()
+        );
+    }
+    Ok(())
+}
+
+async fn require_mfa(a: RequireMfaArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let on = a.state == "on";
+    client.admin_set_mfa_required(&s.access_token, on).await?;
+    println!(
+        "{}",
+        if on {
+            "MFA is now required: accounts without it can only enrol until they have it."
+        } else {
+            "MFA is now optional."
+        }
+    );
+    Ok(())
+}
+
+async fn audit(a: AdminAuditArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let page = client
+        .admin_audit(&s.access_token, a.after, a.limit)
+        .await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&page.events)?);
+        return Ok(());
+    }
+    for e in page.events {
+        println!(
+            "{:>6} {} {:<24} {:<9} actor={} subject={} from={}",
+            e.seq,
+            e.at,
+            e.event,
+            e.outcome,
+            e.actor.as_deref().unwrap_or("-"),
+            e.subject.as_deref().unwrap_or("-"),
+            e.address.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The README's story through the real binaries: start `cofre server`, register, log
+//! in, enable MFA from the QR code's secret, log out and back in with a code, change
+//! the password, recover with the recovery key, and verify the audit log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use cofre_client::core::totp::TotpSecret;
+
+/// Fast server settings (the lowest accepted costs) so the test stays quick.
+const FAST: &[&str] = &[
+    "--bcrypt-cost",
+    "10",
+    "--kdf-memory-kib",
+    "19456",
+    "--kdf-iterations",
+    "2",
+    "--kdf-parallelism",
+    "1",
+];
+
+struct Cli<'a> {
+    server: String,
+    config: &'a Path,
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cofre"))
+            .args(args)
+            .arg("--server")
+            .arg(&self.server)
+            .arg("--config-dir")
+            .arg(self.config)
+            .env_remove("COFRE_PASSWORD_FILE")
+            .env_remove("COFRE_TOTP")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and requires success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cofre {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and requires failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "cofre {args:?} should have failed");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+fn code(secret: &TotpSecret, offset_steps: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = (i64::try_from(now).unwrap() + offset_steps * 30) as u64;
+    secret.code_at(t).unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{text}\n")).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn register_mfa_login_passwd_recover_and_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("client");
+    let server = support::start(&data, FAST);
+    let cli = Cli {
+        server: format!("http://127.0.0.1:{}", server.port),
+        config: &config,
+    };
+    let pw = write(dir.path(), "pw", "correct horse battery staple 7");
+    let pw2 = write(dir.path(), "pw2", "violet tractor umbrella lagoon 42");
+    let pw3 = write(dir.path(), "pw3", "seventeen quiet orange kites 5");
+    let weak = write(dir.path(), "weak", "password1234");
+
+    // A weak password is refused with a reason, before anything is sent.
+    let err = cli.fails(&["register", "alice", "--password-file", &weak]);
+    assert!(err.contains("too easy to guess"), "{err}");
+
+    let out = cli.ok(&["register", "alice", "--password-file", &pw]);
+    assert!(out.contains("Registered alice"), "{out}");
+    assert!(out.contains("administrator"), "{out}");
+    assert!(
+        out.contains("nobody"),
+        "the warning about losing both: {out}"
+    );
+    let recovery_key = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 64 && l.matches('-').count() == 12)
+        .expect("recovery key line")
+        .to_owned();
+
+    cli.ok(&["login", "alice", "--password-file", &pw]);
+    let who = cli.ok(&["whoami"]);
+    assert!(
+        who.contains("alice (admin)") && who.contains("authentication off"),
+        "{who}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(config.join("session.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let session = std::fs::read_to_string(config.join("session.json")).unwrap();
+        assert!(
+            !session.contains("correct horse"),
+            "the password is never stored"
+        );
+    }
+
+    // MFA: the QR code, then the secret it encodes.
+    let out = cli.ok(&["mfa", "enable"]);
+    assert!(
+        out.contains('█') || out.contains('▀') || out.contains('▄'),
+        "QR code drawn: {out}"
+    );
+    let secret_b32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("or enter this key by hand: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let secret = TotpSecret::from_bytes(
+        &data_encoding::BASE32_NOPAD
+            .decode(secret_b32.as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    let out = cli.ok(&["mfa", "confirm", "--code", &code(&secret, -1)]);
+    let recovery_codes: Vec<String> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() == 9 && l.as_bytes()[4] == b'-')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(recovery_codes.len(), 10, "{out}");
+    assert!(
+        cli.ok(&["mfa", "status"])
+            .contains("on (10 recovery codes left)")
+    );
+
+    // Log out and back in: a code is needed.
+    cli.ok(&["logout"]);
+    let err = cli.fails(&["whoami"]);
+    assert!(err.contains("not logged in"), "{err}");
+    let err = cli.fails(&["login", "alice", "--password-file", &pw]);
+    assert!(err.contains("--totp"), "{err}");
+    cli.ok(&[
+        "login",
+        "alice",
+        "--password-file",
+        &pw,
+        "--totp",
+        &code(&secret, 0),
+    ]);
+    assert!(cli.ok(&["whoami"]).contains("authentication on"));
+
+    // Change the password.
+    cli.ok(&[
+        "passwd",
+        "--password-file",
+        &pw,
+        "--new-password-file",
+        &pw2,
+    ]);
+    let err = cli.fails(&[
+        "login",
+        "alice",
+        "--password-file",
+        &pw,
+        "--totp",
+        &code(&secret, 1),
+    ]);
+    assert!(err.contains("invalid username or credentials"), "{err}");
+    cli.ok(&[
+        "login",
+        "alice",
+        "--password-file",
+        &pw2,
+        "--totp",
+        &code(&secret, 1),
+    ]);
+
+    // Recover with the recovery key: a new password, same account.
+    let rk = write(dir.path(), "rk", &recovery_key.to_lowercase());
+    cli.ok(&[
+        "recover",
+        "alice",
+        "--recovery-key-file",
+        &rk,
+        "--new-password-file",
+        &pw3,
+    ]);
+    let err = cli.fails(&["whoami"]);
+    assert!(
+        err.contains("not logged in"),
+        "recovery ends the sessions: {err}"
+    );
+    cli.ok(&[
+        "login",
+        "alice",
+        "--password-file",
+        &pw3,
+        "--recovery-code",
+        &recovery_codes[0],
+    ]);
+    let users = cli.ok(&["admin", "users"]);
+    assert!(
+        users.contains("alice") && users.contains("admin"),
+        "{users}"
+    );
+    let audit = cli.ok(&["admin", "audit"]);
+    for e in ["register", "mfa.enable", "password.change", "recovery"] {
+        assert!(audit.contains(e), "{e} missing from:\n{audit}");
+    }
+
+    // Stop the server and verify the audit chain offline.
+    drop(server);
+    let out = Command::new(env!("CARGO_BIN_EXE_cofre"))
+        .args(["server", "audit", "verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("intact"), "{text}");
+}
