@@ -21,8 +21,12 @@ pub enum Command {
     Server(ServerCommand),
     /// Create an account on a server (the password never leaves this machine).
     Register(RegisterArgs),
-    /// Log in and remember the session for the next commands.
+    /// Log in and unlock: a background agent keeps the session for the next commands.
     Login(LoginArgs),
+    /// Same as `login`: unlock again after `lock` or the idle timeout.
+    Unlock(LoginArgs),
+    /// Forget the unlocked session now (the agent wipes it and exits).
+    Lock(ClientArgs),
     /// End this session (`--all`: every session of the account).
     Logout(LogoutArgs),
     /// Show who is logged in.
@@ -37,6 +41,20 @@ pub enum Command {
     /// Administration (admin accounts only).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Run the local agent in the foreground (`login` starts it in the background).
+    #[command(hide = true)]
+    Agent(AgentArgs),
+}
+
+/// `cofre agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Exit, forgetting the session, after this many seconds without a request.
+    #[arg(long, env = "COFRE_AGENT_IDLE", default_value_t = 900)]
+    pub idle: u64,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `cofre server`.
@@ -161,6 +179,9 @@ pub struct ClientArgs {
     /// (default: `$XDG_CONFIG_HOME/cofre`, i.e. `~/.config/cofre`).
     #[arg(long, env = "COFRE_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+    /// The agent's socket (default: `$XDG_RUNTIME_DIR/cofre/agent.sock`).
+    #[arg(long, env = "COFRE_AGENT_SOCKET")]
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// Where a password comes from.
@@ -198,6 +219,9 @@ pub struct LoginArgs {
     /// One of the MFA recovery codes, instead of a TOTP code.
     #[arg(long, conflicts_with = "totp")]
     pub recovery_code: Option<String>,
+    /// Lock (forget the session) after this many seconds without a command.
+    #[arg(long, env = "COFRE_AGENT_IDLE", default_value_t = 900)]
+    pub idle: u64,
     /// Password source.
     #[command(flatten)]
     pub password: PasswordSource,

@@ -23,7 +23,17 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Server(_) => unreachable_server(),
             Command::Register(a) => commands::account::register(a).await,
-            Command::Login(a) => commands::account::login(a).await,
+            Command::Login(a) | Command::Unlock(a) => commands::account::login(a).await,
+            Command::Lock(a) => commands::account::lock(a).await,
+            Command::Agent(a) => {
+                let state = session::State::open(&a.client)?;
+                cofre_client::agent::serve(
+                    state.agent.path(),
+                    std::time::Duration::from_secs(a.idle),
+                )
+                .await
+                .context("running the agent")
+            }
             Command::Logout(a) => commands::account::logout(a).await,
             Command::Whoami(a) => commands::account::whoami(a).await,
             Command::Passwd(a) => commands::account::passwd(a).await,

@@ -1,13 +1,12 @@
-//! The client's state on disk: which server and user (config), and the current
-//! session's tokens. Files are owner-only (0600) and written atomically. Never the
-//! password, never an unwrapped key.
+//! The client's state: which server and user (a config file, owner-only, written
+//! atomically), and the session, which only the local agent holds, in memory. Never the
+//! password, a token or an unwrapped key on disk.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use cofre_client::Client;
-use cofre_client::api::SecretString;
-use cofre_client::api::auth::SessionTokens;
+use cofre_client::agent::{AgentClient, AgentSession};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ClientArgs;
@@ -24,34 +23,13 @@ pub struct Config {
     pub username: Option<String>,
 }
 
-/// A logged-in session.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Session {
-    /// Server URL.
-    pub server: String,
-    /// Username.
-    pub username: String,
-    /// Session id.
-    pub session_id: String,
-    /// Access token.
-    pub access_token: SecretString,
-    /// When it expires (Unix seconds).
-    pub access_expires_at: i64,
-    /// Refresh token (single use).
-    pub refresh_token: SecretString,
-}
-
-/// Where the state lives, and the server to talk to.
+/// Where the state lives, the server to talk to, and the agent holding the session.
 pub struct State {
     dir: PathBuf,
     /// Remembered settings.
     pub config: Config,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    /// The local agent.
+    pub agent: AgentClient,
 }
 
 impl State {
@@ -70,7 +48,15 @@ impl State {
             },
         };
         let config = read_json(&dir.join("config.json"))?.unwrap_or_default();
-        Ok(Self { dir, config })
+        let socket = args
+            .agent_socket
+            .clone()
+            .unwrap_or_else(|| cofre_client::agent::default_socket(&dir));
+        Ok(Self {
+            dir,
+            config,
+            agent: AgentClient::new(socket),
+        })
     }
 
     /// The server URL: the flag, then the remembered one, then the default.
@@ -88,56 +74,52 @@ impl State {
         write_json(&self.dir, "config.json", &self.config)
     }
 
-    /// Saves a new session.
-    pub fn save_session(
-        &self,
-        server: &str,
-        username: &str,
-        t: &SessionTokens,
-    ) -> anyhow::Result<()> {
-        let s = Session {
-            server: server.to_owned(),
-            username: username.to_owned(),
-            session_id: t.session_id.clone(),
-            access_token: t.access_token.clone(),
-            access_expires_at: now() + i64::try_from(t.expires_in).unwrap_or(0),
-            refresh_token: t.refresh_token.clone(),
-        };
-        write_json(&self.dir, "session.json", &s)
-    }
-
-    /// Forgets the session.
-    pub fn clear_session(&self) -> anyhow::Result<()> {
-        match std::fs::remove_file(self.dir.join("session.json")) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).context("removing the session file"),
-        }
-    }
-
-    /// The current session, refreshed if its access token is about to expire.
-    pub async fn session(&self) -> anyhow::Result<(Client, Session)> {
-        let Some(mut s) = read_json::<Session>(&self.dir.join("session.json"))? else {
-            bail!("not logged in: run `cofre login` first");
-        };
-        let client = Client::new(&s.server)?;
-        if s.access_expires_at - 30 <= now() {
-            s = self.refresh(&client, s).await?;
-        }
-        Ok((client, s))
-    }
-
-    async fn refresh(&self, client: &Client, s: Session) -> anyhow::Result<Session> {
-        match client.refresh(&s.refresh_token).await {
-            Ok(t) => {
-                self.save_session(&s.server, &s.username, &t)?;
-                read_json(&self.dir.join("session.json"))?.context("session file vanished")
+    /// Hands a new session to the agent, starting the agent if none is running.
+    pub async fn unlock(&self, session: AgentSession, idle_secs: u64) -> anyhow::Result<()> {
+        if !self.agent.is_running().await {
+            let exe = std::env::current_exe().context("locating the cofre binary")?;
+            std::process::Command::new(exe)
+                .arg("agent")
+                .arg("--agent-socket")
+                .arg(self.agent.path())
+                .arg("--idle")
+                .arg(idle_secs.to_string())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .context("starting the cofre agent")?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !self.agent.is_running().await {
+                if std::time::Instant::now() > deadline {
+                    bail!(
+                        "the cofre agent did not start (socket {})",
+                        self.agent.path().display()
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
+        }
+        self.agent.put(session).await?;
+        Ok(())
+    }
+
+    /// The unlocked session, with a fresh access token (the agent refreshes it).
+    pub async fn session(&self) -> anyhow::Result<(Client, AgentSession)> {
+        match self.agent.session().await {
+            Ok(Some(s)) => Ok((Client::new(&s.server)?, s)),
+            Ok(None) => bail!("not logged in (or locked): run `cofre login`"),
             Err(e) => {
-                self.clear_session()?;
-                bail!("the session has ended ({e}): run `cofre login` again")
+                let _ = self.agent.lock().await;
+                bail!("{e}: run `cofre login`")
             }
         }
+    }
+
+    /// Forgets the session (the agent zeroizes it and exits).
+    pub async fn lock(&self) -> anyhow::Result<()> {
+        self.agent.lock().await?;
+        Ok(())
     }
 }
 

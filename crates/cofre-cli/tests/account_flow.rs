@@ -26,6 +26,7 @@ const FAST: &[&str] = &[
 struct Cli<'a> {
     server: String,
     config: &'a Path,
+    socket: std::path::PathBuf,
 }
 
 impl Cli<'_> {
@@ -36,6 +37,8 @@ impl Cli<'_> {
             .arg(&self.server)
             .arg("--config-dir")
             .arg(self.config)
+            .env("COFRE_AGENT_SOCKET", &self.socket)
+            .env_remove("XDG_RUNTIME_DIR")
             .env_remove("COFRE_PASSWORD_FILE")
             .env_remove("COFRE_TOTP")
             .stdin(std::process::Stdio::null())
@@ -87,6 +90,7 @@ fn register_mfa_login_passwd_recover_and_audit() {
     let cli = Cli {
         server: format!("http://127.0.0.1:{}", server.port),
         config: &config,
+        socket: dir.path().join("run").join("agent.sock"),
     };
     let pw = write(dir.path(), "pw", "correct horse battery staple 7");
     let pw2 = write(dir.path(), "pw2", "violet tractor umbrella lagoon 42");
@@ -111,27 +115,48 @@ fn register_mfa_login_passwd_recover_and_audit() {
         .expect("recovery key line")
         .to_owned();
 
-    cli.ok(&["login", "alice", "--password-file", &pw]);
+    // The agent forgets the session after its idle timeout.
+    cli.ok(&["login", "alice", "--password-file", &pw, "--idle", "2"]);
+    cli.ok(&["whoami"]);
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let err = cli.fails(&["whoami"]);
+    assert!(err.contains("not logged in"), "{err}");
+
+    let out = cli.ok(&["login", "alice", "--password-file", &pw, "--idle", "300"]);
+    assert!(out.contains("unlocked until"), "{out}");
     let who = cli.ok(&["whoami"]);
     assert!(
         who.contains("alice (admin)") && who.contains("authentication off"),
         "{who}"
     );
-
-    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(config.join("session.json"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let session = std::fs::read_to_string(config.join("session.json")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cli.socket), 0o600, "agent socket");
+        assert_eq!(
+            mode(cli.socket.parent().unwrap()),
+            0o700,
+            "agent socket directory"
+        );
+        assert_eq!(mode(&config.join("config.json")), 0o600);
+        // Nothing secret on disk: only the server and the username.
+        let on_disk = std::fs::read_to_string(config.join("config.json")).unwrap();
         assert!(
-            !session.contains("correct horse"),
-            "the password is never stored"
+            !on_disk.contains("token") && !on_disk.contains("correct horse"),
+            "{on_disk}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&config).unwrap().count(),
+            1,
+            "only config.json"
         );
     }
+    // Lock, then unlock again.
+    cli.ok(&["lock"]);
+    let err = cli.fails(&["whoami"]);
+    assert!(err.contains("not logged in"), "{err}");
+    cli.ok(&["unlock", "alice", "--password-file", &pw]);
+    cli.ok(&["whoami"]);
 
     // MFA: the QR code, then the secret it encodes.
     let out = cli.ok(&["mfa", "enable"]);
@@ -238,6 +263,12 @@ fn register_mfa_login_passwd_recover_and_audit() {
     for e in ["register", "mfa.enable", "password.change", "recovery"] {
         assert!(audit.contains(e), "{e} missing from:\n{audit}");
     }
+
+    cli.ok(&["lock"]);
+    assert!(
+        !cli.socket.exists(),
+        "the agent removes its socket when it exits"
+    );
 
     // Stop the server and verify the audit chain offline.
     drop(server);

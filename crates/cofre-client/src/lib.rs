@@ -5,12 +5,15 @@
 //! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
 //!   [`mfa`], [`admin`]).
 //! - [`password`]: the strength check the server's policy asks for.
+//! - `agent` (Unix): the local agent that keeps a session unlocked between commands.
 //! - [`error`]: the error type, [`ClientError`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod account;
 pub mod admin;
+#[cfg(unix)]
+pub mod agent;
 pub mod client;
 pub mod error;
 pub mod mfa;

@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use cofre_client::Client;
+use cofre_client::agent::AgentSession;
 use cofre_client::api::ErrorCode;
 use cofre_client::client::SecondFactor;
 use cofre_client::core::keys::RecoveryKey;
@@ -69,8 +70,26 @@ pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
         other => other?,
     };
     state.remember(&server, &logged.user.username)?;
-    state.save_session(&server, &logged.user.username, &logged.tokens)?;
-    println!("Logged in as {} on {server}.", logged.user.username);
+    let session = AgentSession::new(
+        &server,
+        &logged.user.username,
+        &logged.tokens,
+        &logged.keys,
+        logged.account_keys.clone(),
+    );
+    state.unlock(session, a.idle).await?;
+    println!(
+        "Logged in as {} on {server}; unlocked until `cofre lock` or {} minutes without a command.",
+        logged.user.username,
+        a.idle.div_ceil(60)
+    );
+    Ok(())
+}
+
+/// `cofre lock`.
+pub async fn lock(a: ClientArgs) -> anyhow::Result<()> {
+    State::open(&a)?.lock().await?;
+    println!("Locked: the session and keys are forgotten. `cofre unlock` to continue.");
     Ok(())
 }
 
@@ -83,7 +102,7 @@ pub async fn logout(a: LogoutArgs) -> anyhow::Result<()> {
     } else {
         client.logout(&s.access_token).await
     };
-    state.clear_session()?;
+    state.lock().await?;
     r?;
     println!(
         "{}",
@@ -137,7 +156,7 @@ pub async fn recover(a: RecoverArgs) -> anyhow::Result<()> {
     let key = RecoveryKey::parse(&key_text).context("that is not a recovery key")?;
     let new = prompt::password(a.new_password_file.as_deref(), "New password", true)?;
     client.recover(&a.username, &key, &new).await?;
-    state.clear_session()?;
+    state.lock().await?;
     println!(
         "Password reset for {}. Every session was logged out: run `cofre login`.",
         a.username

@@ -1,0 +1,388 @@
+//! The local agent: a per-user background process that holds a logged-in session (its
+//! tokens and the unlocked user key) in memory, so that commands do not ask for the
+//! password each time.
+//!
+//! It listens on a Unix socket in a directory only its owner can enter (0700; the socket
+//! itself is 0600), and also refuses connections whose peer is another user. It refreshes
+//! the access token when a command asks for the session and the token is about to
+//! expire. It forgets everything (keys zeroized) and exits on `lock`, or after an idle
+//! period (15 minutes by default) without any request.
+//!
+//! The protocol is one JSON request and one JSON response per line ([`Request`],
+//! [`Response`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cofre_api::SecretString;
+use cofre_api::auth::SessionTokens;
+use cofre_core::keys::{AccountKeys, UnlockedKeys};
+use cofre_core::secret::SymmetricKey;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use zeroize::Zeroizing;
+
+use crate::Client;
+
+/// Default idle timeout.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(15 * 60);
+/// Refresh the access token when it has less than this left.
+const REFRESH_MARGIN_SECS: i64 = 60;
+/// Longest accepted request line.
+const MAX_LINE: usize = 1 << 20;
+
+/// What the agent holds and hands out.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AgentSession {
+    /// Server URL.
+    pub server: String,
+    /// Username.
+    pub username: String,
+    /// Session id.
+    pub session_id: String,
+    /// Access token.
+    pub access_token: SecretString,
+    /// When it expires (Unix seconds).
+    pub access_expires_at: i64,
+    /// Refresh token.
+    pub refresh_token: SecretString,
+    /// The user key (base64url).
+    pub user_key: SecretString,
+    /// The account's key material, to rebuild the unlocked keys.
+    pub account_keys: AccountKeys,
+}
+
+impl std::fmt::Debug for AgentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSession")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentSession {
+    /// A session from fresh tokens and unlocked keys.
+    pub fn new(
+        server: &str,
+        username: &str,
+        tokens: &SessionTokens,
+        keys: &UnlockedKeys,
+        account_keys: AccountKeys,
+    ) -> Self {
+        Self {
+            server: server.to_owned(),
+            username: username.to_owned(),
+            session_id: tokens.session_id.clone(),
+            access_token: tokens.access_token.clone(),
+            access_expires_at: now() + i64::try_from(tokens.expires_in).unwrap_or(0),
+            refresh_token: tokens.refresh_token.clone(),
+            user_key: SecretString::new(
+                data_encoding::BASE64URL_NOPAD.encode(keys.user_key().expose_secret_bytes()),
+            ),
+            account_keys,
+        }
+    }
+
+    /// Rebuilds the unlocked keys (checks the private key against the public key).
+    pub fn unlocked_keys(&self) -> Result<UnlockedKeys, cofre_core::Error> {
+        let raw = Zeroizing::new(
+            data_encoding::BASE64URL_NOPAD
+                .decode(self.user_key.expose().as_bytes())
+                .map_err(|_| cofre_core::Error::InvalidKey("user key"))?,
+        );
+        let arr: &[u8; 64] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| cofre_core::Error::InvalidKey("user key"))?;
+        UnlockedKeys::from_user_key(SymmetricKey::from_secret_bytes(arr), &self.account_keys)
+    }
+}
+
+/// A request to the agent.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Hold this session (replacing any other).
+    Put {
+        /// The session.
+        session: Box<AgentSession>,
+    },
+    /// The session, with a fresh access token.
+    Get,
+    /// Forget everything and exit.
+    Lock,
+    /// Whether a session is held, and for whom.
+    Status,
+}
+
+/// The agent's answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Response {
+    /// Done.
+    Ok,
+    /// The session.
+    Session {
+        /// It.
+        session: Box<AgentSession>,
+    },
+    /// Nothing held.
+    Locked,
+    /// Who is unlocked.
+    Status {
+        /// Username, if a session is held.
+        username: Option<String>,
+        /// Server URL.
+        server: Option<String>,
+    },
+    /// The request failed.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The default socket path: `$XDG_RUNTIME_DIR/cofre/agent.sock`, else
+/// `<config dir>/run/agent.sock`.
+pub fn default_socket(config_dir: &Path) -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d).join("cofre").join("agent.sock"),
+        None => config_dir.join("run").join("agent.sock"),
+    }
+}
+
+/// Talks to a running agent.
+#[derive(Clone, Debug)]
+pub struct AgentClient {
+    path: PathBuf,
+}
+
+/// Why talking to the agent failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// No agent is listening (nobody is unlocked).
+    #[error("no agent is running")]
+    NotRunning,
+    /// Socket or protocol failure.
+    #[error("agent: {0}")]
+    Io(#[from] std::io::Error),
+    /// The agent refused or failed.
+    #[error("agent: {0}")]
+    Failed(String),
+}
+
+impl AgentClient {
+    /// A client for the agent at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sends one request.
+    pub async fn call(&self, req: &Request) -> Result<Response, AgentError> {
+        let stream = match UnixStream::connect(&self.path).await {
+            Ok(s) => s,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Err(AgentError::NotRunning);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (r, mut w) = stream.into_split();
+        let mut line = Zeroizing::new(serde_json::to_vec(req).map_err(std::io::Error::other)?);
+        line.push(b'\n');
+        w.write_all(&line).await?;
+        w.shutdown().await?;
+        let mut answer = Zeroizing::new(String::new());
+        BufReader::new(r).read_line(&mut answer).await?;
+        serde_json::from_str(&answer).map_err(|e| AgentError::Io(std::io::Error::other(e)))
+    }
+
+    /// Whether an agent answers.
+    pub async fn is_running(&self) -> bool {
+        self.call(&Request::Status).await.is_ok()
+    }
+
+    /// The held session (refreshed if needed), or `None` when locked.
+    pub async fn session(&self) -> Result<Option<AgentSession>, AgentError> {
+        match self.call(&Request::Get).await {
+            Ok(Response::Session { session }) => Ok(Some(*session)),
+            Ok(Response::Locked) | Err(AgentError::NotRunning) => Ok(None),
+            Ok(Response::Error { message }) => Err(AgentError::Failed(message)),
+            Ok(other) => Err(AgentError::Failed(format!("unexpected answer {other:?}"))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands a session to the agent.
+    pub async fn put(&self, session: AgentSession) -> Result<(), AgentError> {
+        match self
+            .call(&Request::Put {
+                session: Box::new(session),
+            })
+            .await?
+        {
+            Response::Ok => Ok(()),
+            other => Err(AgentError::Failed(format!("{other:?}"))),
+        }
+    }
+
+    /// Tells the agent to forget everything and exit. Not running is fine.
+    pub async fn lock(&self) -> Result<(), AgentError> {
+        match self.call(&Request::Lock).await {
+            Ok(_) | Err(AgentError::NotRunning) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Creates `dir` owner-only (0700), refusing one that others can enter.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} is accessible to other users (mode {:o}); refusing to put the agent socket there",
+            dir.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the agent on `path` until `lock` or `idle` without requests. Returns an error
+/// if another agent already answers there.
+pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    private_dir(dir)?;
+    if AgentClient::new(path.to_owned()).is_running().await {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "an agent is already running",
+        ));
+    }
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let me = current_uid(dir)?;
+    // A terminal closing sends SIGHUP; the agent outlives it until lock or idle timeout.
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut held: Option<AgentSession> = None;
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = tokio::time::sleep(idle) => break,
+            _ = hup.recv() => continue,
+            _ = term.recv() => break,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        match stream.peer_cred() {
+            Ok(c) if c.uid() == me => {}
+            _ => continue,
+        }
+        match handle(stream, &mut held).await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(_) => {}
+        }
+    }
+    drop(held.take());
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+/// Our uid: the owner of the directory we just created.
+fn current_uid(dir: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    Ok(std::fs::metadata(dir)?.uid())
+}
+
+/// Answers one connection. Returns true when the agent must stop.
+async fn handle(stream: UnixStream, held: &mut Option<AgentSession>) -> std::io::Result<bool> {
+    let (r, mut w) = stream.into_split();
+    let mut line = Zeroizing::new(String::new());
+    let mut reader = BufReader::new(r.take(MAX_LINE as u64));
+    reader.read_line(&mut line).await?;
+    let (resp, stop) = match serde_json::from_str::<Request>(&line) {
+        Err(e) => (
+            Response::Error {
+                message: format!("bad request: {e}"),
+            },
+            false,
+        ),
+        Ok(Request::Put { session }) => {
+            *held = Some(*session);
+            (Response::Ok, false)
+        }
+        Ok(Request::Lock) => {
+            *held = None;
+            (Response::Ok, true)
+        }
+        Ok(Request::Status) => (
+            Response::Status {
+                username: held.as_ref().map(|s| s.username.clone()),
+                server: held.as_ref().map(|s| s.server.clone()),
+            },
+            false,
+        ),
+        Ok(Request::Get) => match held.take() {
+            None => (Response::Locked, false),
+            Some(s) => match fresh(s).await {
+                Ok(s) => {
+                    *held = Some(s.clone());
+                    (
+                        Response::Session {
+                            session: Box::new(s),
+                        },
+                        false,
+                    )
+                }
+                // The session ended on the server: forget it.
+                Err(message) => (Response::Error { message }, false),
+            },
+        },
+    };
+    let mut out = Zeroizing::new(serde_json::to_vec(&resp).map_err(std::io::Error::other)?);
+    out.push(b'\n');
+    w.write_all(&out).await?;
+    Ok(stop)
+}
+
+/// Refreshes the access token if it is about to expire.
+async fn fresh(mut s: AgentSession) -> Result<AgentSession, String> {
+    if s.access_expires_at - REFRESH_MARGIN_SECS > now() {
+        return Ok(s);
+    }
+    let client = Client::new(&s.server).map_err(|e| e.to_string())?;
+    let t = client
+        .refresh(&s.refresh_token)
+        .await
+        .map_err(|e| format!("the session has ended ({e}); log in again"))?;
+    s.access_token = t.access_token;
+    s.refresh_token = t.refresh_token;
+    s.access_expires_at = now() + i64::try_from(t.expires_in).unwrap_or(0);
+    Ok(s)
+}
