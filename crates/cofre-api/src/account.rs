@@ -7,21 +7,24 @@ use serde::{Deserialize, Serialize};
 use crate::SecretString;
 
 /// The new password's material: the user key re-wrapped, the new auth key.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
     /// New auth key (text form).
     pub auth_key: SecretString,
     /// KDF parameters for the new password.
+    #[schema(value_type = Object)]
     pub kdf: KdfParams,
     /// Fresh salt.
+    #[schema(value_type = String)]
     pub salt: KdfSalt,
     /// The user key sealed under the new stretched key.
+    #[schema(value_type = String)]
     pub protected_user_key: SealedBox,
 }
 
 /// `POST /api/v1/account/password` (authenticated).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     /// The current auth key, proving the current password.
@@ -31,7 +34,7 @@ pub struct ChangePasswordRequest {
 }
 
 /// `POST /api/v1/account/recover/keys`: proves the recovery key, gets the account keys.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryKeysRequest {
     /// Username as typed.
@@ -41,15 +44,16 @@ pub struct RecoveryKeysRequest {
 }
 
 /// The account's keys, to open the recovery-wrapped user key on the client.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecoveryKeysResponse {
     /// The keys.
+    #[schema(value_type = Object)]
     pub keys: AccountKeys,
 }
 
 /// `POST /api/v1/account/recover`: sets a new password with the recovery key. Every
 /// session is revoked; MFA stays as it was.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverRequest {
     /// Username as typed.

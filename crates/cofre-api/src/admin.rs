@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Role, SecretString};
 
 /// One account in `GET /api/v1/admin/users`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AdminUser {
     /// Id.
     pub user_id: String,
@@ -22,7 +22,7 @@ pub struct AdminUser {
 }
 
 /// `POST /api/v1/admin/invites`: a single-use registration invite.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invite {
     /// The token to give to the invitee.
     pub token: SecretString,
@@ -31,7 +31,7 @@ pub struct Invite {
 }
 
 /// `PUT /api/v1/admin/policy`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyUpdate {
     /// Require MFA for every account.
@@ -39,7 +39,7 @@ pub struct PolicyUpdate {
 }
 
 /// One row of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Position in the chain (1, 2, ...).
     pub seq: i64,
@@ -60,7 +60,7 @@ pub struct AuditEvent {
 }
 
 /// `GET /api/v1/admin/audit?after=SEQ&limit=N`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// Events in chain order.
     pub events: Vec<AuditEvent>,

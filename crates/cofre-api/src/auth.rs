@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Role, SecretString};
 
 /// `POST /api/v1/auth/prelogin`: which KDF to run before logging in.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreloginRequest {
     /// The username as typed (normalized by the server).
@@ -15,16 +15,18 @@ pub struct PreloginRequest {
 
 /// The KDF salt and parameters. For a username without an account these are
 /// deterministic fakes, indistinguishable from real ones.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreloginResponse {
     /// KDF and parameters.
+    #[schema(value_type = Object)]
     pub kdf: KdfParams,
     /// KDF salt.
+    #[schema(value_type = String)]
     pub salt: KdfSalt,
 }
 
 /// `POST /api/v1/auth/register`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// The wanted username (see [`crate::username`]).
@@ -34,6 +36,7 @@ pub struct RegisterRequest {
     /// The recovery auth key (text form), derived from the recovery key.
     pub recovery_auth_key: SecretString,
     /// Public keys and ciphertext only.
+    #[schema(value_type = Object)]
     pub keys: AccountKeys,
     /// An invite token, when registration is by invitation.
     #[serde(default)]
@@ -41,7 +44,7 @@ pub struct RegisterRequest {
 }
 
 /// The new account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterResponse {
     /// Its id.
     pub user_id: String,
@@ -52,7 +55,7 @@ pub struct RegisterResponse {
 }
 
 /// `POST /api/v1/auth/login`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The username as typed.
@@ -68,7 +71,7 @@ pub struct LoginRequest {
 }
 
 /// A new session (login) or its next tokens (refresh).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionTokens {
     /// The access token (a JWT), sent as `Authorization: Bearer ...`.
     pub access_token: SecretString,
@@ -83,7 +86,7 @@ pub struct SessionTokens {
 }
 
 /// What a login returns: the session, who is logged in, and their key material.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// Tokens.
     #[serde(flatten)]
@@ -91,11 +94,12 @@ pub struct LoginResponse {
     /// The account.
     pub user: UserInfo,
     /// The account's keys (ciphertext and public keys), to unlock on the client.
+    #[schema(value_type = Object)]
     pub keys: AccountKeys,
 }
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
@@ -103,7 +107,7 @@ pub struct RefreshRequest {
 }
 
 /// An account as its owner (or an admin) sees it: no keys, no secrets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserInfo {
     /// Account id.
     pub user_id: String,
@@ -116,7 +120,7 @@ pub struct UserInfo {
 }
 
 /// `GET /api/v1/auth/whoami`: the account and the current session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhoAmI {
     /// The account.
     #[serde(flatten)]
@@ -127,7 +131,7 @@ pub struct WhoAmI {
 
 /// `GET /api/v1/policy`: what the server requires; the client enforces the password
 /// rules before it derives anything.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Policy {
     /// Minimum password length, in characters.
     pub password_min_length: usize,
@@ -138,11 +142,12 @@ pub struct Policy {
     /// Whether every account must use MFA.
     pub mfa_required: bool,
     /// The KDF parameters new accounts get.
+    #[schema(value_type = Object)]
     pub kdf: KdfParams,
 }
 
 /// One key of the JWKS document (`GET /api/v1/auth/jwks`): an Ed25519 public key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// `OKP`.
     pub kty: String,
@@ -160,7 +165,7 @@ pub struct Jwk {
 }
 
 /// The JWKS document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JwkSet {
     /// Every key that may have signed a still-valid token.
     pub keys: Vec<Jwk>,

@@ -3,14 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 /// `{ "error": { "code": "...", "message": "..." } }`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// The code (stable, for programs) and the message (for people).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine code.
     pub code: ErrorCode,
@@ -21,7 +21,7 @@ pub struct ErrorDetail {
 /// Every error code the API answers with. The wire form is the snake_case name; codes
 /// are never renamed or reused. A client meeting a code it does not know gets
 /// [`ErrorCode::Unknown`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {

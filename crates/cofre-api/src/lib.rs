@@ -23,7 +23,9 @@ pub use username::Username;
 pub const PREFIX: &str = "/api/v1";
 
 /// A user's role, carried in the access token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// An ordinary user.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::SecretString;
 
 /// `GET /api/v1/mfa`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MfaStatus {
     /// TOTP is enabled.
     pub enabled: bool,
@@ -16,7 +16,7 @@ pub struct MfaStatus {
 }
 
 /// `POST /api/v1/mfa/totp/enroll`: a new secret, not active until confirmed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrollResponse {
     /// `otpauth://totp/...`, for an authenticator app (usually as a QR code).
     pub otpauth_uri: SecretString,
@@ -25,7 +25,7 @@ pub struct EnrollResponse {
 }
 
 /// A current TOTP code (confirm, disable, regenerate recovery codes).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// Six digits.
@@ -33,7 +33,7 @@ pub struct CodeRequest {
 }
 
 /// Fresh one-time recovery codes: shown once, stored only as keyed hashes.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecoveryCodes {
     /// The codes.
     pub codes: Vec<SecretString>,

@@ -43,6 +43,14 @@ impl std::fmt::Debug for SecretString {
     }
 }
 
+impl utoipa::PartialSchema for SecretString {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <String as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for SecretString {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

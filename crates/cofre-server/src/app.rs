@@ -74,7 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::account::router())
         .merge(routes::mfa::router())
-        .merge(routes::admin::router());
+        .merge(routes::admin::router())
+        .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())
         .nest(cofre_api::PREFIX, api)

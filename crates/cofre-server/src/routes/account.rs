@@ -28,7 +28,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The caller's own key material (ciphertext and public key), to unlock on the client.
-async fn account_keys(s: AuthSession) -> Json<AccountKeys> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/account/keys",
+    tag = "account",
+    summary = "The account's key material (public key and ciphertext)",
+    responses((status = 200, description = "OK", body = Object), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn account_keys(s: AuthSession) -> Json<AccountKeys> {
     Json(s.user.keys)
 }
 
@@ -46,7 +54,16 @@ fn with_new_password(keys: &AccountKeys, new: &NewPassword) -> Result<AccountKey
     Ok(k)
 }
 
-async fn change_password(
+#[utoipa::path(
+    post,
+    path = "/api/v1/account/password",
+    tag = "account",
+    summary = "Change the password",
+    request_body = ChangePasswordRequest,
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn change_password(
     State(app): State<AppState>,
     s: AuthSession,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
@@ -131,7 +148,15 @@ async fn check_recovery(
     }
 }
 
-async fn recovery_keys(
+#[utoipa::path(
+    post,
+    path = "/api/v1/account/recover/keys",
+    tag = "account",
+    summary = "Key material for recovery, with the recovery auth key",
+    request_body = RecoveryKeysRequest,
+    responses((status = 200, description = "OK", body = RecoveryKeysResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn recovery_keys(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RecoveryKeysRequest>,
@@ -140,7 +165,15 @@ async fn recovery_keys(
     Ok(Json(RecoveryKeysResponse { keys: user.keys }))
 }
 
-async fn recover(
+#[utoipa::path(
+    post,
+    path = "/api/v1/account/recover",
+    tag = "account",
+    summary = "Set a new password with the recovery key",
+    request_body = RecoverRequest,
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn recover(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RecoverRequest>,

@@ -32,7 +32,15 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
-async fn users(
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    summary = "Every account",
+    responses((status = 200, description = "OK", body = Vec<AdminUser>), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn users(
     State(app): State<AppState>,
     _admin: AdminSession,
 ) -> Result<Json<Vec<AdminUser>>, ApiError> {
@@ -62,7 +70,16 @@ async fn admin_event(app: &AppState, admin: &AdminSession, event: &str, subject:
     .await;
 }
 
-async fn lock(
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/lock",
+    tag = "admin",
+    summary = "Lock an account and end its sessions",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn lock(
     State(app): State<AppState>,
     admin: AdminSession,
     Path(id): Path<String>,
@@ -83,7 +100,16 @@ async fn lock(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unlock(
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/unlock",
+    tag = "admin",
+    summary = "Unlock an account",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn unlock(
     State(app): State<AppState>,
     admin: AdminSession,
     Path(id): Path<String>,
@@ -101,7 +127,16 @@ async fn unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn force_logout(
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/logout",
+    tag = "admin",
+    summary = "End every session of an account",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn force_logout(
     State(app): State<AppState>,
     admin: AdminSession,
     Path(id): Path<String>,
@@ -116,7 +151,16 @@ async fn force_logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_user(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}",
+    tag = "admin",
+    summary = "Delete an account",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn delete_user(
     State(app): State<AppState>,
     admin: AdminSession,
     Path(id): Path<String>,
@@ -133,7 +177,15 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn invite(
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/invites",
+    tag = "admin",
+    summary = "A single-use registration invite",
+    responses((status = 200, description = "OK", body = Invite), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn invite(
     State(app): State<AppState>,
     admin: AdminSession,
 ) -> Result<Json<Invite>, ApiError> {
@@ -150,7 +202,16 @@ async fn invite(
     }))
 }
 
-async fn policy(
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/policy",
+    tag = "admin",
+    summary = "Set the MFA policy",
+    request_body = PolicyUpdate,
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn policy(
     State(app): State<AppState>,
     admin: AdminSession,
     ApiJson(req): ApiJson<PolicyUpdate>,
@@ -181,7 +242,16 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
-async fn audit(
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    summary = "Audit events",
+    params(("after" = Option<i64>, Query, description = "Events after this sequence number"), ("limit" = Option<i64>, Query, description = "At most this many (1..=1000)")),
+    responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn audit(
     State(app): State<AppState>,
     _admin: AdminSession,
     Query(q): Query<AuditQuery>,

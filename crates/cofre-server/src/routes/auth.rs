@@ -36,7 +36,14 @@ pub fn router() -> Router<AppState> {
         .route("/auth/whoami", get(whoami))
 }
 
-async fn policy(State(app): State<AppState>) -> Result<Json<Policy>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/policy",
+    tag = "auth",
+    summary = "The server's password, registration and MFA policy",
+    responses((status = 200, description = "OK", body = Policy), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn policy(State(app): State<AppState>) -> Result<Json<Policy>, ApiError> {
     let c = &app.config;
     Ok(Json(Policy {
         password_min_length: c.password_min_length,
@@ -47,11 +54,26 @@ async fn policy(State(app): State<AppState>) -> Result<Json<Policy>, ApiError> {
     }))
 }
 
-async fn jwks(State(app): State<AppState>) -> Json<JwkSet> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/jwks",
+    tag = "auth",
+    summary = "The token-signing public keys",
+    responses((status = 200, description = "OK", body = JwkSet), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn jwks(State(app): State<AppState>) -> Json<JwkSet> {
     Json(app.tokens.jwks())
 }
 
-async fn prelogin(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/prelogin",
+    tag = "auth",
+    summary = "KDF salt and parameters for a username",
+    request_body = PreloginRequest,
+    responses((status = 200, description = "OK", body = PreloginResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn prelogin(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> Result<Json<PreloginResponse>, ApiError> {
@@ -79,7 +101,15 @@ fn auth_key_text(text: &str, field: &str) -> Result<(), ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{field} is not a valid auth key")))
 }
 
-async fn register(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    summary = "Create an account",
+    request_body = RegisterRequest,
+    responses((status = 200, description = "OK", body = RegisterResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn register(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -215,7 +245,15 @@ pub(crate) fn recovery_code_tag(app: &AppState, user_id: &str, code: &str) -> St
     data_encoding::HEXLOWER.encode(&app.keys.secret.recovery_code_tag(user_id, &norm))
 }
 
-async fn login(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    summary = "Start a session",
+    request_body = LoginRequest,
+    responses((status = 200, description = "OK", body = LoginResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn login(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
@@ -353,7 +391,15 @@ fn tokens_for(
     })
 }
 
-async fn refresh(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    summary = "Spend a refresh token for new tokens",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "OK", body = SessionTokens), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+)]
+pub(crate) async fn refresh(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -412,7 +458,15 @@ async fn refresh_reuse(app: &AppState, session: &Session, addr: &str, now: i64) 
     ApiError::InvalidRefreshToken
 }
 
-async fn logout(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    summary = "End this session",
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn logout(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> Result<axum::http::StatusCode, ApiError> {
@@ -430,7 +484,15 @@ async fn logout(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-async fn logout_all(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    summary = "End every session of the account",
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn logout_all(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> Result<axum::http::StatusCode, ApiError> {
@@ -448,7 +510,15 @@ async fn logout_all(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-async fn whoami(
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/whoami",
+    tag = "auth",
+    summary = "The account and session of the token",
+    responses((status = 200, description = "OK", body = WhoAmI), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn whoami(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> Result<Json<WhoAmI>, ApiError> {

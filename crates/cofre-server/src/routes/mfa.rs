@@ -32,7 +32,15 @@ pub fn router() -> Router<AppState> {
         .route("/mfa/recovery-codes", post(regenerate_codes))
 }
 
-async fn status(
+#[utoipa::path(
+    get,
+    path = "/api/v1/mfa",
+    tag = "mfa",
+    summary = "MFA status",
+    responses((status = 200, description = "OK", body = MfaStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn status(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> Result<Json<MfaStatus>, ApiError> {
@@ -45,7 +53,15 @@ async fn status(
     }))
 }
 
-async fn enroll(
+#[utoipa::path(
+    post,
+    path = "/api/v1/mfa/totp/enroll",
+    tag = "mfa",
+    summary = "Start TOTP enrolment",
+    responses((status = 200, description = "OK", body = EnrollResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn enroll(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> Result<Json<EnrollResponse>, ApiError> {
@@ -113,7 +129,16 @@ fn new_codes(app: &AppState, user_id: &str) -> Result<(Vec<SecretString>, Vec<St
     Ok((shown, tags))
 }
 
-async fn confirm(
+#[utoipa::path(
+    post,
+    path = "/api/v1/mfa/totp/confirm",
+    tag = "mfa",
+    summary = "Confirm enrolment with a code; returns recovery codes",
+    request_body = CodeRequest,
+    responses((status = 200, description = "OK", body = RecoveryCodes), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn confirm(
     State(app): State<AppState>,
     EnrollingSession(s): EnrollingSession,
     ApiJson(req): ApiJson<CodeRequest>,
@@ -140,7 +165,16 @@ async fn confirm(
     Ok(Json(RecoveryCodes { codes }))
 }
 
-async fn disable(
+#[utoipa::path(
+    post,
+    path = "/api/v1/mfa/totp/disable",
+    tag = "mfa",
+    summary = "Turn TOTP off",
+    request_body = CodeRequest,
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn disable(
     State(app): State<AppState>,
     s: AuthSession,
     ApiJson(req): ApiJson<CodeRequest>,
@@ -166,7 +200,16 @@ async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn regenerate_codes(
+#[utoipa::path(
+    post,
+    path = "/api/v1/mfa/recovery-codes",
+    tag = "mfa",
+    summary = "Replace the recovery codes",
+    request_body = CodeRequest,
+    responses((status = 200, description = "OK", body = RecoveryCodes), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn regenerate_codes(
     State(app): State<AppState>,
     s: AuthSession,
     ApiJson(req): ApiJson<CodeRequest>,

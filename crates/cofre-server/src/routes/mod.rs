@@ -5,3 +5,4 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod mfa;
+pub mod openapi;

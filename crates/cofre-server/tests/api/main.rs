@@ -11,5 +11,6 @@ mod admin;
 mod audit;
 mod bad_input;
 mod mfa;
+mod openapi;
 mod throttling;
 mod tokens;

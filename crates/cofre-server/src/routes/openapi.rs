@@ -1,0 +1,63 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of this API, generated from the
+//! handlers' annotations and the `cofre-api` types, so it cannot drift from the code.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, admin, auth, mfa};
+use crate::state::AppState;
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cofre API",
+        description = "The HTTP API of cofre, an end-to-end encrypted vault. Errors are \
+            `{\"error\":{\"code\",\"message\"}}` with the codes listed in docs/ACCOUNTS.md."
+    ),
+    paths(
+        auth::policy, auth::jwks, auth::prelogin, auth::register, auth::login, auth::refresh,
+        auth::logout, auth::logout_all, auth::whoami,
+        account::account_keys, account::change_password, account::recovery_keys, account::recover,
+        mfa::status, mfa::enroll, mfa::confirm, mfa::disable, mfa::regenerate_codes,
+        admin::users, admin::lock, admin::unlock, admin::force_logout, admin::delete_user,
+        admin::invite, admin::policy, admin::audit,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login, tokens"),
+        (name = "account", description = "Password change and recovery"),
+        (name = "mfa", description = "Two-factor authentication (TOTP)"),
+        (name = "admin", description = "Administration (admin role)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme (access-token JWTs).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The route serving the document.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(document))
+}
+
+async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
