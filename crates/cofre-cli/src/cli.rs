@@ -140,6 +140,12 @@ pub struct ServerArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COFRE_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "COFRE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "COFRE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Argon2id memory (KiB) for new accounts (19456 to 2097152).
     #[arg(long, env = "COFRE_KDF_MEMORY_KIB", default_value_t = 256 * 1024)]
     pub kdf_memory_kib: u32,
@@ -179,6 +185,9 @@ pub struct ClientArgs {
     /// (default: `$XDG_CONFIG_HOME/cofre`, i.e. `~/.config/cofre`).
     #[arg(long, env = "COFRE_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Also trust this PEM CA certificate for the server's TLS certificate.
+    #[arg(long, env = "COFRE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// The agent's socket (default: `$XDG_RUNTIME_DIR/cofre/agent.sock`).
     #[arg(long, env = "COFRE_AGENT_SOCKET")]
     pub agent_socket: Option<PathBuf>,

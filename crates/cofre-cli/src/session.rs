@@ -67,6 +67,20 @@ impl State {
             .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
     }
 
+    /// A client for `server`, trusting `--ca-cert` if given; and that CA's PEM text.
+    pub fn client(args: &ClientArgs, server: &str) -> anyhow::Result<(Client, Option<String>)> {
+        let ca = match &args.ca_cert {
+            Some(p) => Some(
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            ),
+            None => None,
+        };
+        Ok((
+            Client::with_ca(server, ca.as_deref().map(str::as_bytes))?,
+            ca,
+        ))
+    }
+
     /// Remembers server and username.
     pub fn remember(&mut self, server: &str, username: &str) -> anyhow::Result<()> {
         self.config.server = Some(server.to_owned());
@@ -107,7 +121,7 @@ impl State {
     /// The unlocked session, with a fresh access token (the agent refreshes it).
     pub async fn session(&self) -> anyhow::Result<(Client, AgentSession)> {
         match self.agent.session().await {
-            Ok(Some(s)) => Ok((Client::new(&s.server)?, s)),
+            Ok(Some(s)) => Ok((s.client()?, s)),
             Ok(None) => bail!("not logged in (or locked): run `cofre login`"),
             Err(e) => {
                 let _ = self.agent.lock().await;

@@ -51,6 +51,9 @@ pub struct AgentSession {
     pub user_key: SecretString,
     /// The account's key material, to rebuild the unlocked keys.
     pub account_keys: AccountKeys,
+    /// Extra trusted CA certificates (PEM) for the server, if any.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -82,7 +85,13 @@ impl AgentSession {
                 data_encoding::BASE64URL_NOPAD.encode(keys.user_key().expose_secret_bytes()),
             ),
             account_keys,
+            ca_pem: None,
         }
+    }
+
+    /// A client for this session's server.
+    pub fn client(&self) -> crate::error::Result<Client> {
+        Client::with_ca(&self.server, self.ca_pem.as_deref().map(str::as_bytes))
     }
 
     /// Rebuilds the unlocked keys (checks the private key against the public key).
@@ -376,7 +385,7 @@ async fn fresh(mut s: AgentSession) -> Result<AgentSession, String> {
     if s.access_expires_at - REFRESH_MARGIN_SECS > now() {
         return Ok(s);
     }
-    let client = Client::new(&s.server).map_err(|e| e.to_string())?;
+    let client = s.client().map_err(|e| e.to_string())?;
     let t = client
         .refresh(&s.refresh_token)
         .await

@@ -75,13 +75,25 @@ pub(crate) async fn derive_master(
 impl Client {
     /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::with_ca(base_url, None)
+    }
+
+    /// Like [`Client::new`], also trusting the PEM certificate(s) in `ca_pem` (for a
+    /// server whose certificate is not signed by a public authority).
+    pub fn with_ca(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self> {
         let base = base_url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Usage(format!(
                 "server URL must start with http:// or https://: {base_url}"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("cofre/", env!("CARGO_PKG_VERSION")))

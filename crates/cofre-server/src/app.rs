@@ -95,7 +95,7 @@ pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ConfigError> {
             addr: config.listen,
             source,
         })?;
-    if config.is_exposed() {
+    if config.is_exposed() && config.tls.is_none() {
         tracing::warn!(
             listen = %config.listen,
             "listening on a non-loopback address over plain HTTP: put TLS in front of it"
@@ -104,8 +104,9 @@ pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ConfigError> {
     Ok(listener)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight
-/// requests, closes the database and returns.
+/// Serves the API on `listener` (HTTPS when the settings name a certificate) until
+/// `shutdown` completes, then finishes in-flight requests, closes the database and
+/// returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -113,13 +114,38 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
     let store = state.store.clone();
-    tracing::info!(%addr, "cofre server listening");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let tls = state.config.tls.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => {
+            tracing::info!(%addr, "cofre server listening");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        Some(files) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::other(format!(
+                        "TLS certificate {} or key {}: {e}",
+                        files.cert.display(),
+                        files.key.display()
+                    ))
+                })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            tracing::info!(%addr, "cofre server listening");
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+                .handle(handle)
+                .serve(app)
+                .await?;
+        }
+    }
     store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())

@@ -44,6 +44,17 @@ pub struct ServerConfig {
     pub lockout_max_secs: i64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate chain and private key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Lowest bcrypt cost accepted.
@@ -71,6 +82,7 @@ impl ServerConfig {
             lockout_base_secs: 30,
             lockout_max_secs: 3600,
             max_body_bytes: 1024 * 1024,
+            tls: None,
         }
     }
 
@@ -150,6 +162,11 @@ impl ServerConfig {
             return Err(err(std::io::Error::other("exists and is not a directory")));
         }
         Ok(created)
+    }
+
+    /// The URL scheme clients use.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// True when the listening address is reachable from other machines.

@@ -1,7 +1,6 @@
 //! `cofre register`, `login`, `logout`, `whoami`, `passwd`, `recover`.
 
 use anyhow::Context as _;
-use cofre_client::Client;
 use cofre_client::agent::AgentSession;
 use cofre_client::api::ErrorCode;
 use cofre_client::client::SecondFactor;
@@ -15,7 +14,7 @@ use crate::session::State;
 pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
     let mut state = State::open(&a.client)?;
     let server = state.server(&a.client);
-    let client = Client::new(&server)?;
+    let (client, _) = State::client(&a.client, &server)?;
     let password = prompt::password(a.password.password_file.as_deref(), "New password", true)?;
     eprintln!("Creating your keys (this takes a moment)...");
     let reg = client
@@ -52,7 +51,7 @@ pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| state.config.username.clone())
         .context("which user? `cofre login USERNAME`")?;
-    let client = Client::new(&server)?;
+    let (client, ca_pem) = State::client(&a.client, &server)?;
     let password = prompt::password(a.password.password_file.as_deref(), "Password", false)?;
     let second = match (&a.totp, &a.recovery_code) {
         (Some(c), _) => SecondFactor::Totp(c.clone()),
@@ -70,13 +69,14 @@ pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
         other => other?,
     };
     state.remember(&server, &logged.user.username)?;
-    let session = AgentSession::new(
+    let mut session = AgentSession::new(
         &server,
         &logged.user.username,
         &logged.tokens,
         &logged.keys,
         logged.account_keys.clone(),
     );
+    session.ca_pem = ca_pem;
     state.unlock(session, a.idle).await?;
     println!(
         "Logged in as {} on {server}; unlocked until `cofre lock` or {} minutes without a command.",
@@ -148,7 +148,7 @@ pub async fn passwd(a: PasswdArgs) -> anyhow::Result<()> {
 pub async fn recover(a: RecoverArgs) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let server = state.server(&a.client);
-    let client = Client::new(&server)?;
+    let (client, _) = State::client(&a.client, &server)?;
     let key_text = match &a.recovery_key_file {
         Some(f) => prompt::from_file(f)?,
         None => prompt::hidden("Recovery key")?,

@@ -63,6 +63,12 @@ fn config(args: &ServerArgs) -> ServerConfig {
     c.lockout_base_secs = args.lockout_base;
     c.lockout_max_secs = args.lockout_max;
     c.max_body_bytes = args.max_body;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        c.tls = Some(cofre_server::config::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     c.kdf = KdfParams::Argon2id {
         memory_kib: args.kdf_memory_kib,
         iterations: args.kdf_iterations,
@@ -81,6 +87,7 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
             data_dir = %c.data_dir.display(),
             database = %c.database_path().display(),
             listen = %c.listen,
+            scheme = c.scheme(),
             registration = if c.open_registration { "open" } else { "invite" },
             bcrypt_cost = c.bcrypt_cost,
             bcrypt_threads = c.bcrypt_threads,

@@ -13,4 +13,5 @@ mod bad_input;
 mod mfa;
 mod openapi;
 mod throttling;
+mod tls;
 mod tokens;
