@@ -78,6 +78,22 @@ pub enum ServerTask {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditTask),
+    /// Create an administrator account directly in the data directory (keys are made
+    /// here, as a client would; the password never leaves this process).
+    CreateAdmin(CreateAdminArgs),
+}
+
+/// `cofre server create-admin`.
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// Username.
+    pub username: String,
+    /// Read the password from this file instead of prompting.
+    #[arg(long, env = "COFRE_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Data directory.
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
 }
 
 /// `cofre server audit ...`.

@@ -280,3 +280,65 @@ fn register_mfa_login_passwd_recover_and_audit() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("intact"), "{text}");
 }
+
+#[test]
+fn create_admin_then_invite_only_registration() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("client");
+    let pw = write(dir.path(), "pw", "correct horse battery staple 7");
+    let out = Command::new(env!("CARGO_BIN_EXE_cofre"))
+        .args([
+            "server",
+            "create-admin",
+            "root",
+            "--password-file",
+            &pw,
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Created administrator root") && text.contains("recovery key"),
+        "{text}"
+    );
+
+    let mut args = FAST.to_vec();
+    args.extend(["--registration", "invite"]);
+    let server = support::start(&data, &args);
+    let cli = Cli {
+        server: format!("http://127.0.0.1:{}", server.port),
+        config: &config,
+        socket: dir.path().join("run").join("agent.sock"),
+    };
+    cli.ok(&["login", "root", "--password-file", &pw, "--idle", "300"]);
+    assert!(cli.ok(&["whoami"]).contains("root (admin)"));
+    let err = cli.fails(&["register", "bob", "--password-file", &pw]);
+    assert!(err.contains("invite"), "{err}");
+    let invite: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["admin", "invite", "--json"])).unwrap();
+    let token = invite["token"].as_str().unwrap();
+    cli.ok(&["register", "bob", "--password-file", &pw, "--invite", token]);
+    let err = cli.fails(&[
+        "register",
+        "carol",
+        "--password-file",
+        &pw,
+        "--invite",
+        token,
+    ]);
+    assert!(err.contains("invite"), "single use: {err}");
+    cli.ok(&["admin", "lock", "bob"]);
+    assert!(
+        cli.ok(&["admin", "users"]).contains("yes"),
+        "bob shows as locked"
+    );
+    cli.ok(&["lock"]);
+}

@@ -30,16 +30,21 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    print_recovery_key(&reg.recovery_key);
+    Ok(())
+}
+
+/// Shows the recovery key once, with what losing it means.
+pub fn print_recovery_key(key: &RecoveryKey) {
     println!();
     println!("Your recovery key (shown only this once):");
     println!();
-    println!("    {}", reg.recovery_key.to_display().as_str());
+    println!("    {}", key.to_display().as_str());
     println!();
     println!("Write it down and keep it somewhere safe, away from this computer. It is the only");
     println!("way back into your account if you forget your password. If you lose both the");
     println!("password and this key, nobody (not the server's operator, not us) can recover");
     println!("your data.");
-    Ok(())
 }
 
 /// `cofre login`.

@@ -8,7 +8,13 @@ use cofre_client::core::keys::KdfParams;
 use cofre_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{AuditTask, LogFormat, Registration, ServerArgs, ServerCommand, ServerTask};
+use cofre_client::api::Role;
+use cofre_client::api::auth::RegisterRequest;
+use cofre_client::core::keys::UnlockedKeys;
+
+use crate::cli::{
+    AuditTask, CreateAdminArgs, LogFormat, Registration, ServerArgs, ServerCommand, ServerTask,
+};
 
 /// Runs `cofre server` (or one of its tasks).
 pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
@@ -20,6 +26,7 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
             println!("New signing key {kid}; restart the server to sign with it.");
             Ok(())
         }
+        Some(ServerTask::CreateAdmin(a)) => runtime()?.block_on(create_admin(a)),
         Some(ServerTask::Audit(AuditTask::Verify(d))) => runtime()?.block_on(async {
             let db = d.data.join("cofre.db");
             if !db.exists() {
@@ -147,4 +154,46 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// `cofre server create-admin`: makes the account's keys here (as `cofre register`
+/// would) and stores the account with the admin role.
+async fn create_admin(a: CreateAdminArgs) -> anyhow::Result<()> {
+    let config = ServerConfig::new(
+        a.data.clone(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    );
+    let password = crate::prompt::password(a.password_file.as_deref(), "New password", true)?;
+    let policy = cofre_client::api::auth::Policy {
+        password_min_length: config.password_min_length,
+        password_min_score: config.password_min_score,
+        open_registration: config.open_registration,
+        mfa_required: false,
+        kdf: config.kdf.clone(),
+    };
+    cofre_client::password::check(&password, &policy, &[&a.username])?;
+    let (state, _) = cofre_server::app::open(config).await?;
+    eprintln!("Creating the keys (this takes a moment)...");
+    let kdf = policy.kdf.clone();
+    let new = tokio::task::spawn_blocking(move || UnlockedKeys::create(&password, kdf)).await??;
+    let req = RegisterRequest {
+        username: a.username.clone(),
+        auth_key: new.auth_key.to_text().into(),
+        recovery_auth_key: new.recovery_key.auth_key()?.to_text().into(),
+        keys: new.keys,
+        invite: None,
+    };
+    let username = cofre_server::routes::auth::check_registration(&req)?;
+    let created =
+        cofre_server::routes::auth::create_account(&state, &username, &req, Role::Admin, "local")
+            .await;
+    state.store.close().await;
+    let created = created?;
+    println!(
+        "Created administrator {} in {}.",
+        created.username,
+        a.data.display()
+    );
+    crate::commands::account::print_recovery_key(&new.recovery_key);
+    Ok(())
 }

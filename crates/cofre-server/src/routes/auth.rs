@@ -101,6 +101,24 @@ fn auth_key_text(text: &str, field: &str) -> Result<(), ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{field} is not a valid auth key")))
 }
 
+/// Checks a registration request; returns the normalized username.
+pub fn check_registration(req: &RegisterRequest) -> Result<Username, ApiError> {
+    let username =
+        Username::parse(&req.username).map_err(|e| ApiError::InvalidUsername(e.to_string()))?;
+    auth_key_text(req.auth_key.expose(), "auth_key")?;
+    auth_key_text(req.recovery_auth_key.expose(), "recovery_auth_key")?;
+    req.keys
+        .kdf
+        .validate()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if req.keys.public_key.bits() != 3072 {
+        return Err(ApiError::BadRequest(
+            "the public key must be RSA-3072".into(),
+        ));
+    }
+    Ok(username)
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/auth/register",
@@ -150,10 +168,26 @@ pub(crate) async fn register(
             return Err(ApiError::RegistrationClosed);
         }
     }
+    let role = if first { Role::Admin } else { Role::User };
+    Ok(Json(
+        create_account(&app, &username, &req, role, &addr).await?,
+    ))
+}
+
+/// Stores a new account whose request was already checked (username parsed, keys
+/// validated): bcrypt of both auth keys, the key material, the role; audits it. Used by
+/// registration and by `cofre server create-admin`.
+pub async fn create_account(
+    app: &AppState,
+    username: &Username,
+    req: &RegisterRequest,
+    role: Role,
+    addr: &str,
+) -> Result<RegisterResponse, ApiError> {
+    let now = crate::clock::now();
     let auth_hash = app.hasher.hash(req.auth_key.expose()).await?;
     let recovery_hash = app.hasher.hash(req.recovery_auth_key.expose()).await?;
     let id = random_id().map_err(ApiError::internal)?;
-    let role = if first { Role::Admin } else { Role::User };
     let created = app
         .store
         .create_user(
@@ -177,15 +211,15 @@ pub(crate) async fn register(
         event: "register",
         actor: Some(&id),
         subject: Some(username.as_str()),
-        address: Some(&addr),
+        address: Some(addr),
         outcome: "ok",
     })
     .await;
-    Ok(Json(RegisterResponse {
+    Ok(RegisterResponse {
         user_id: id,
         username: username.as_str().to_owned(),
         role,
-    }))
+    })
 }
 
 /// Opens a user's TOTP secret sealed at rest.
