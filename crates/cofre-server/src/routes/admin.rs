@@ -254,8 +254,9 @@ pub struct AuditQuery {
 pub(crate) async fn audit(
     State(app): State<AppState>,
     _admin: AdminSession,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = app.store.audit_rows(q.after.max(0), limit).await?;
     Ok(Json(AuditPage {

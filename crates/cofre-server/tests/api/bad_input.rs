@@ -103,6 +103,11 @@ async fn malformed_huge_and_invalid_requests_are_refused_and_change_nothing() {
     let b: serde_json::Value = r.json().await.unwrap();
     assert_eq!(code(&b), "method_not_allowed");
 
+    // A malformed query string gets a JSON error too.
+    let admin = login(&s, "alice").await.tokens.access_token;
+    let (st, b) = get_raw(&s, "/admin/audit?after=soon", admin.expose()).await;
+    assert_eq!((st, code(&b)), (400, "bad_request"));
+
     assert_eq!(s.state.store.count_users().await.unwrap(), users_before);
     // And the stored account still works.
     login(&s, "alice").await;
