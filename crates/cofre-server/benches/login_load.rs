@@ -11,7 +11,9 @@
 //!    the server's bcrypt work, not the clients' Argon2id).
 //!
 //! Prints medians and the p99, and the ratio of loaded to idle latency.
-//! Environment: `ROUNDS` (default 15) logins measured, `PROBES` (default 200) requests.
+//! Environment: `ROUNDS` (default 15) logins measured, `PROBES` (default 1000) requests
+//! per latency series (one every 5 ms: idle, during the storm, idle again),
+//! `BCRYPT_THREADS` (default: the server's, CPU count minus one).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -58,11 +60,14 @@ async fn probe(http: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let rounds = env_usize("ROUNDS", 15);
-    let probes = env_usize("PROBES", 200);
+    let probes = env_usize("PROBES", 1000);
     let dir = tempfile::tempdir().unwrap();
-    let config = ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+    let mut config = ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+    config.bcrypt_threads = env_usize("BCRYPT_THREADS", config.bcrypt_threads);
     let (state, _) = cofre_server::app::open(config.clone()).await.unwrap();
     let threads = state.config.bcrypt_threads;
+    let hasher = state.hasher.clone();
+    let store = state.store.clone();
     let listener = cofre_server::app::bind(&config).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(cofre_server::serve(listener, state, std::future::pending()));
@@ -110,6 +115,15 @@ async fn main() {
         token = v["access_token"].as_str().unwrap().to_owned();
     }
     server_side.sort();
+    // bcrypt alone, as the server runs it.
+    let hash = store.user_by_name("bench").await.unwrap().unwrap().auth_hash;
+    let mut bcrypt_alone = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        assert!(hasher.verify(auth.as_str(), Some(&hash)).await.unwrap());
+        bcrypt_alone.push(t.elapsed());
+    }
+    bcrypt_alone.sort();
 
     // 2. Latency idle, then under 32 concurrent logins.
     let who = format!("{base}/api/v1/auth/whoami");
@@ -145,12 +159,15 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t0 = Instant::now();
+    let before = logins.load(std::sync::atomic::Ordering::Relaxed);
     let loaded = probe(&http, &who, &token, probes).await;
     let storm_secs = t0.elapsed().as_secs_f64();
+    let during = logins.load(std::sync::atomic::Ordering::Relaxed) - before;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for h in storm {
         h.await.unwrap();
     }
+    let idle_after = probe(&http, &who, &token, probes).await;
 
     println!("| measurement | median | p99 |");
     println!("| --- | --- | --- |");
@@ -165,6 +182,11 @@ async fn main() {
         ms(pct(&server_side, 0.99))
     );
     println!(
+        "| bcrypt verify alone (cost 12, on the server's pool), {rounds} runs | {:.0} ms | {:.0} ms |",
+        ms(pct(&bcrypt_alone, 0.5)),
+        ms(pct(&bcrypt_alone, 0.99))
+    );
+    println!(
         "| `GET /auth/whoami`, idle (reference), {probes} requests | {:.2} ms | {:.2} ms |",
         ms(pct(&idle, 0.5)),
         ms(pct(&idle, 0.99))
@@ -174,13 +196,18 @@ async fn main() {
         ms(pct(&loaded, 0.5)),
         ms(pct(&loaded, 0.99))
     );
+    println!(
+        "| `GET /auth/whoami`, idle again after the storm, {probes} requests | {:.2} ms | {:.2} ms |",
+        ms(pct(&idle_after, 0.5)),
+        ms(pct(&idle_after, 0.99))
+    );
     println!();
     println!(
         "loaded/idle median ratio {:.2}; logins completed during the storm: {} in {:.1} s ({:.1}/s) on {} bcrypt thread(s)",
         ms(pct(&loaded, 0.5)) / ms(pct(&idle, 0.5)),
-        logins.load(std::sync::atomic::Ordering::Relaxed),
+        during,
         storm_secs,
-        logins.load(std::sync::atomic::Ordering::Relaxed) as f64 / storm_secs,
+        during as f64 / storm_secs,
         threads
     );
 }
