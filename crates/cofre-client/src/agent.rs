@@ -312,10 +312,10 @@ pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
             Ok(c) if c.uid() == me => {}
             _ => continue,
         }
-        match handle(stream, &mut held).await {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(_) => {}
+        // A client that never finishes its request cannot hold the agent up.
+        let done = tokio::time::timeout(Duration::from_secs(30), handle(stream, &mut held)).await;
+        if let Ok(Ok(true)) = done {
+            break;
         }
     }
     drop(held.take());

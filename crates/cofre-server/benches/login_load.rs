@@ -116,7 +116,12 @@ async fn main() {
     }
     server_side.sort();
     // bcrypt alone, as the server runs it.
-    let hash = store.user_by_name("bench").await.unwrap().unwrap().auth_hash;
+    let hash = store
+        .user_by_name("bench")
+        .await
+        .unwrap()
+        .unwrap()
+        .auth_hash;
     let mut bcrypt_alone = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();

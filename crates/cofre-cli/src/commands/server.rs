@@ -184,9 +184,14 @@ async fn create_admin(a: CreateAdminArgs) -> anyhow::Result<()> {
         invite: None,
     };
     let username = cofre_server::routes::auth::check_registration(&req)?;
-    let created =
-        cofre_server::routes::auth::create_account(&state, &username, &req, Role::Admin, "local")
-            .await;
+    let created = cofre_server::routes::auth::create_account(
+        &state,
+        &username,
+        &req,
+        Some(Role::Admin),
+        "local",
+    )
+    .await;
     state.store.close().await;
     let created = created?;
     println!(

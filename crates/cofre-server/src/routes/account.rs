@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cofre_api::Username;
 use cofre_api::account::{
     ChangePasswordRequest, NewPassword, RecoverRequest, RecoveryKeysRequest, RecoveryKeysResponse,
 };
@@ -116,9 +115,7 @@ async fn check_recovery(
     addr: &str,
 ) -> Result<User, ApiError> {
     let now = crate::clock::now();
-    let name = Username::parse(username)
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_else(|_| username.trim().to_lowercase());
+    let name = super::auth::login_name(username);
     let keys = Keys::new(&name, addr);
     if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
         return Err(ApiError::TooManyRequests { retry_after });

@@ -78,9 +78,7 @@ pub(crate) async fn prelogin(
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> Result<Json<PreloginResponse>, ApiError> {
     // An invalid username answers like an unknown one: no account can have it.
-    let name = Username::parse(&req.username)
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_else(|_| req.username.trim().to_lowercase());
+    let name = login_name(&req.username);
     let user = app.store.user_by_name(&name).await?;
     Ok(Json(match user {
         Some(u) => PreloginResponse {
@@ -92,6 +90,22 @@ pub(crate) async fn prelogin(
             salt: app.keys.secret.fake_salt(&name),
         },
     }))
+}
+
+/// The name a login attempt is counted, throttled and audited under: the normalized
+/// username, or for a string that cannot be a username, a short fixed-size stand-in (so
+/// a huge or odd "username" costs no storage and no account can match it).
+pub(crate) fn login_name(raw: &str) -> String {
+    match Username::parse(raw) {
+        Ok(u) => u.as_str().to_owned(),
+        Err(_) => {
+            let h = cofre_core::primitives::digest::sha256(&[raw.as_bytes()]);
+            format!(
+                "invalid:{}",
+                data_encoding::HEXLOWER.encode(h.get(..8).unwrap_or(&h))
+            )
+        }
+    }
 }
 
 /// Checks that a text is a well-formed auth key (so garbage is a 400, not a hash).
@@ -147,6 +161,10 @@ pub(crate) async fn register(
     }
     let now = crate::clock::now();
     let first = app.store.count_users().await? == 0;
+    // A taken name is refused before an invite is spent on it.
+    if app.store.user_by_name(username.as_str()).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
     if !first && !app.config.open_registration {
         let ok = match &req.invite {
             Some(t) => {
@@ -168,9 +186,10 @@ pub(crate) async fn register(
             return Err(ApiError::RegistrationClosed);
         }
     }
-    let role = if first { Role::Admin } else { Role::User };
+    // The role is decided in the insert itself (first account: admin), not from the
+    // count above, so two concurrent first registrations cannot both become admin.
     Ok(Json(
-        create_account(&app, &username, &req, role, &addr).await?,
+        create_account(&app, &username, &req, None, &addr).await?,
     ))
 }
 
@@ -181,7 +200,7 @@ pub async fn create_account(
     app: &AppState,
     username: &Username,
     req: &RegisterRequest,
-    role: Role,
+    role: Option<Role>,
     addr: &str,
 ) -> Result<RegisterResponse, ApiError> {
     let now = crate::clock::now();
@@ -202,11 +221,11 @@ pub async fn create_account(
             now,
         )
         .await;
-    match created {
-        Ok(()) => {}
+    let role = match created {
+        Ok(role) => role,
         Err(CreateUserError::Taken) => return Err(ApiError::UsernameTaken),
         Err(CreateUserError::Store(e)) => return Err(e.into()),
-    }
+    };
     app.audit(Event {
         event: "register",
         actor: Some(&id),
@@ -293,9 +312,7 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = crate::clock::now();
-    let name = Username::parse(&req.username)
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_else(|_| req.username.trim().to_lowercase());
+    let name = login_name(&req.username);
     let keys = Keys::new(&name, &addr);
     if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
         app.audit(Event {

@@ -40,8 +40,8 @@ pub struct NewUser<'a> {
     pub recovery_hash: &'a str,
     /// Key material.
     pub keys: &'a AccountKeys,
-    /// Role.
-    pub role: Role,
+    /// Role; `None`: admin if this is the first account, user otherwise.
+    pub role: Option<Role>,
 }
 
 /// Why an insert failed.
@@ -83,26 +83,40 @@ impl Store {
     /// Inserts an account. If `role` is `None`, the first account ever becomes admin
     /// and later ones users (decided inside the insert, so two concurrent first
     /// registrations cannot both become admin).
-    pub async fn create_user(&self, u: &NewUser<'_>, now: i64) -> Result<(), CreateUserError> {
+    /// Returns the role stored.
+    pub async fn create_user(&self, u: &NewUser<'_>, now: i64) -> Result<Role, CreateUserError> {
         let keys_json = serde_json::to_string(u.keys).map_err(|e| StoreError::Corrupt {
             what: "account keys",
             reason: e.to_string(),
         })?;
+        // One statement: the "first account" test and the insert cannot interleave with
+        // another registration's.
         let r = sqlx::query(
             "INSERT INTO users (id, username, auth_hash, recovery_hash, keys_json, role, locked, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+             SELECT $1, $2, $3, $4, $5,
+                    COALESCE($6, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END),
+                    0, $7, $7
+             RETURNING role",
         )
         .bind(u.id)
         .bind(u.username)
         .bind(u.auth_hash)
         .bind(u.recovery_hash)
         .bind(keys_json)
-        .bind(u.role.as_str())
+        .bind(u.role.map(Role::as_str))
         .bind(now)
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await;
         match r {
-            Ok(_) => Ok(()),
+            Ok(row) => {
+                let role: String = row.try_get("role").map_err(StoreError::from)?;
+                Role::parse(&role).ok_or_else(|| {
+                    CreateUserError::Store(StoreError::Corrupt {
+                        what: "role",
+                        reason: role,
+                    })
+                })
+            }
             Err(e) if is_unique_violation(&e) => Err(CreateUserError::Taken),
             Err(e) => Err(StoreError::from(e).into()),
         }

@@ -241,3 +241,33 @@ async fn weak_passwords_are_refused_by_the_client_with_a_reason() {
     assert!(e.to_string().contains("at least 12"), "{e}");
     assert_eq!(s.state.store.count_users().await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_registrations_make_exactly_one_admin() {
+    let s = start(|_| {}).await;
+    let names = ["ann", "ben", "cat", "dan"];
+    let regs = futures_join(&s, &names).await;
+    let admins = regs.iter().filter(|r| **r == Role::Admin).count();
+    assert_eq!(admins, 1, "{regs:?}");
+}
+
+async fn futures_join(s: &TestServer, names: &[&str]) -> Vec<Role> {
+    let mut tasks = Vec::new();
+    for n in names {
+        let client = s.client.clone();
+        let n = (*n).to_owned();
+        tasks.push(tokio::spawn(async move {
+            client
+                .register(&n, &Password::new(PASSWORD), None)
+                .await
+                .unwrap()
+                .account
+                .role
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}

@@ -103,6 +103,27 @@ async fn malformed_huge_and_invalid_requests_are_refused_and_change_nothing() {
     let b: serde_json::Value = r.json().await.unwrap();
     assert_eq!(code(&b), "method_not_allowed");
 
+    // A junk "username" is refused like any failed login and stored nowhere in full.
+    let junk = "Z".repeat(10_000);
+    let (st, _, b) = post_raw(
+        &s,
+        "/auth/login",
+        None,
+        &format!(r#"{{"username":"{junk}","auth_key":"x"}}"#),
+    )
+    .await;
+    assert_eq!((st, code(&b)), (401, "invalid_credentials"));
+    let rows = s.state.store.audit_rows(0, 1000).await.unwrap();
+    assert!(rows.iter().any(|r| {
+        r.subject
+            .as_deref()
+            .is_some_and(|x| x.starts_with("invalid:"))
+    }));
+    assert!(
+        rows.iter()
+            .all(|r| r.subject.as_deref().map_or(0, str::len) <= 64)
+    );
+
     // A malformed query string gets a JSON error too.
     let admin = login(&s, "alice").await.tokens.access_token;
     let (st, b) = get_raw(&s, "/admin/audit?after=soon", admin.expose()).await;
