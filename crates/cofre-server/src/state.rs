@@ -43,6 +43,20 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Records an event an account did to itself (actor and subject are the caller).
+    pub async fn audit_self(&self, s: &crate::auth::AuthSession, event: &str, outcome: &str) {
+        self.audit(Event {
+            event,
+            actor: Some(&s.user.id),
+            subject: Some(&s.user.id),
+            address: Some(&s.address),
+            outcome,
+        })
+        .await;
+    }
+}
+
 /// The client's address as text (for throttling and the audit log).
 pub fn address(peer: &SocketAddr) -> String {
     peer.ip().to_string()

@@ -78,14 +78,7 @@ pub(crate) async fn change_password(
         .await?
     {
         app.throttle.fail(&app.store, &keys, now).await?;
-        app.audit(Event {
-            event: "password.change",
-            actor: Some(&s.user.id),
-            subject: Some(&s.user.id),
-            address: Some(&s.address),
-            outcome: "failed",
-        })
-        .await;
+        app.audit_self(&s, "password.change", "failed").await;
         return Err(ApiError::InvalidCredentials);
     }
     let new_keys = with_new_password(&s.user.keys, &req.new)?;
@@ -96,14 +89,7 @@ pub(crate) async fn change_password(
     app.store
         .revoke_user_sessions(&s.user.id, Some(&s.session_id), "password_change", now)
         .await?;
-    app.audit(Event {
-        event: "password.change",
-        actor: Some(&s.user.id),
-        subject: Some(&s.user.id),
-        address: Some(&s.address),
-        outcome: "ok",
-    })
-    .await;
+    app.audit_self(&s, "password.change", "ok").await;
     Ok(StatusCode::NO_CONTENT)
 }
 

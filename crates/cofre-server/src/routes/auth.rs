@@ -550,14 +550,7 @@ pub(crate) async fn logout_all(
     app.store
         .revoke_user_sessions(&s.user.id, None, "logout_all", crate::clock::now())
         .await?;
-    app.audit(Event {
-        event: "logout.all",
-        actor: Some(&s.user.id),
-        subject: Some(&s.user.id),
-        address: Some(&s.address),
-        outcome: "ok",
-    })
-    .await;
+    app.audit_self(&s, "logout.all", "ok").await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

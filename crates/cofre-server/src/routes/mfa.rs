@@ -13,7 +13,6 @@ use cofre_core::primitives::rand;
 use cofre_core::totp::TotpSecret;
 
 use super::auth::{open_totp, recovery_code_tag, totp_context};
-use crate::audit::Event;
 use crate::auth::EnrollingSession;
 use crate::auth::extract::AuthSession;
 use crate::error::{ApiError, ApiJson};
@@ -154,14 +153,7 @@ pub(crate) async fn confirm(
             crate::clock::now(),
         )
         .await?;
-    app.audit(Event {
-        event: "mfa.enable",
-        actor: Some(&s.user.id),
-        subject: Some(&s.user.id),
-        address: Some(&s.address),
-        outcome: "ok",
-    })
-    .await;
+    app.audit_self(&s, "mfa.enable", "ok").await;
     Ok(Json(RecoveryCodes { codes }))
 }
 
@@ -189,14 +181,7 @@ pub(crate) async fn disable(
             crate::clock::now(),
         )
         .await?;
-    app.audit(Event {
-        event: "mfa.disable",
-        actor: Some(&s.user.id),
-        subject: Some(&s.user.id),
-        address: Some(&s.address),
-        outcome: "ok",
-    })
-    .await;
+    app.audit_self(&s, "mfa.disable", "ok").await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -217,13 +202,6 @@ pub(crate) async fn regenerate_codes(
     check_code(&app, &s.user.id, req.code.expose(), true).await?;
     let (codes, tags) = new_codes(&app, &s.user.id)?;
     app.store.replace_recovery_codes(&s.user.id, &tags).await?;
-    app.audit(Event {
-        event: "mfa.recovery_codes",
-        actor: Some(&s.user.id),
-        subject: Some(&s.user.id),
-        address: Some(&s.address),
-        outcome: "ok",
-    })
-    .await;
+    app.audit_self(&s, "mfa.recovery_codes", "ok").await;
     Ok(Json(RecoveryCodes { codes }))
 }
