@@ -146,19 +146,7 @@ pub(crate) async fn register(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, ApiError> {
-    let username =
-        Username::parse(&req.username).map_err(|e| ApiError::InvalidUsername(e.to_string()))?;
-    auth_key_text(req.auth_key.expose(), "auth_key")?;
-    auth_key_text(req.recovery_auth_key.expose(), "recovery_auth_key")?;
-    req.keys
-        .kdf
-        .validate()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if req.keys.public_key.bits() != 3072 {
-        return Err(ApiError::BadRequest(
-            "the public key must be RSA-3072".into(),
-        ));
-    }
+    let username = check_registration(&req)?;
     let now = crate::clock::now();
     let first = app.store.count_users().await? == 0;
     // A taken name is refused before an invite is spent on it.
