@@ -346,6 +346,9 @@ pub enum AdminCommand {
     Logout(AdminUserArgs),
     /// Delete an account.
     Delete(AdminUserArgs),
+    /// Turn off an account's two-factor authentication (lost authenticator and
+    /// recovery codes); its sessions end. Check who is asking before you do this.
+    ResetMfa(AdminUserArgs),
     /// Create a single-use registration invite (valid 7 days).
     Invite(AdminArgs),
     /// Require MFA for every account (`on`) or not (`off`).

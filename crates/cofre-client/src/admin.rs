@@ -58,6 +58,17 @@ impl Client {
         .await
     }
 
+    /// Turns off an account's TOTP and recovery codes (lost authenticator).
+    pub async fn admin_reset_mfa(&self, access: &SecretString, user_id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::POST,
+            &format!("/admin/users/{user_id}/reset-mfa"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
     /// A single-use registration invite.
     pub async fn admin_invite(&self, access: &SecretString) -> Result<Invite> {
         self.call::<(), _>(Method::POST, "/admin/invites", Some(access), None)

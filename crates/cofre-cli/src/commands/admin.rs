@@ -35,6 +35,14 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             })
             .await
         }
+        AdminCommand::ResetMfa(a) => {
+            on_user(
+                a,
+                "two-factor authentication turned off, sessions ended",
+                |c, t, id| Box::pin(async move { c.admin_reset_mfa(&t, &id).await }),
+            )
+            .await
+        }
         AdminCommand::Invite(a) => invite(a).await,
         AdminCommand::RequireMfa(a) => require_mfa(a).await,
         AdminCommand::Audit(a) => audit(a).await,

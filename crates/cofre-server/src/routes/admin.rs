@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/unlock", post(unlock))
         .route("/admin/users/{id}/logout", post(force_logout))
         .route("/admin/users/{id}", delete(delete_user))
+        .route("/admin/users/{id}/reset-mfa", post(reset_mfa))
         .route("/admin/invites", post(invite))
         .route("/admin/policy", put(policy))
         .route("/admin/audit", get(audit))
@@ -174,6 +175,31 @@ pub(crate) async fn delete_user(
         return Err(ApiError::NotFound);
     }
     admin_event(&app, &admin, "admin.delete", &id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/reset-mfa",
+    tag = "admin",
+    summary = "Turn off an account's TOTP and recovery codes (lost authenticator); ends its sessions",
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn reset_mfa(
+    State(app): State<AppState>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if app.store.user_by_id(&id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    app.store.disable_totp(&id).await?;
+    app.store
+        .revoke_user_sessions(&id, None, "admin_mfa_reset", crate::clock::now())
+        .await?;
+    admin_event(&app, &admin, "admin.mfa_reset", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

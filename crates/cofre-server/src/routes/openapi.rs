@@ -23,6 +23,7 @@ use crate::state::AppState;
         account::account_keys, account::change_password, account::recovery_keys, account::recover,
         mfa::status, mfa::enroll, mfa::confirm, mfa::disable, mfa::regenerate_codes,
         admin::users, admin::lock, admin::unlock, admin::force_logout, admin::delete_user,
+        admin::reset_mfa,
         admin::invite, admin::policy, admin::audit,
     ),
     modifiers(&BearerAuth),

@@ -21,6 +21,7 @@ async fn non_admins_get_403_on_every_admin_route() {
         ("POST", format!("/admin/users/{id}/unlock")),
         ("POST", format!("/admin/users/{id}/logout")),
         ("DELETE", format!("/admin/users/{id}")),
+        ("POST", format!("/admin/users/{id}/reset-mfa")),
         ("POST", "/admin/invites".to_owned()),
     ];
     for (method, path) in routes {

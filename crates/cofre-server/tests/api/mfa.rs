@@ -188,3 +188,57 @@ async fn login_as(s: &TestServer, name: &str) -> cofre_api::SecretString {
         .tokens
         .access_token
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_reset_turns_mfa_off_after_a_lost_authenticator() {
+    let s = start(|_| {}).await;
+    register(&s, "root").await;
+    register(&s, "alice").await;
+    let l = login(&s, "alice").await;
+    let enrol = s.client.mfa_enroll(&l.tokens.access_token).await.unwrap();
+    let secret = secret_of(enrol.secret_base32.expose());
+    s.client
+        .mfa_confirm(&l.tokens.access_token, &code_at(&secret, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        api_code(&login_2fa(&s, SecondFactor::None).await.err().unwrap()),
+        ErrorCode::MfaRequired
+    );
+
+    let admin = login_as(&s, "root").await;
+    let alice = s
+        .state
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    s.client.admin_reset_mfa(&admin, &alice).await.unwrap();
+    // Her sessions ended; she logs in with the password alone and can enrol again.
+    assert_eq!(
+        api_code(&s.client.whoami(&l.tokens.access_token).await.err().unwrap()),
+        ErrorCode::Unauthorized
+    );
+    let l = login(&s, "alice").await;
+    let st = s.client.mfa_status(&l.tokens.access_token).await.unwrap();
+    assert!(!st.enabled && !st.pending && st.recovery_codes_left == 0);
+    let audit = s.client.admin_audit(&admin, 0, 1000).await.unwrap();
+    assert!(
+        audit
+            .events
+            .iter()
+            .any(|e| e.event == "admin.mfa_reset" && e.subject.as_deref() == Some(alice.as_str()))
+    );
+    assert_eq!(
+        api_code(
+            &s.client
+                .admin_reset_mfa(&admin, "nobody")
+                .await
+                .err()
+                .unwrap()
+        ),
+        ErrorCode::NotFound
+    );
+}

@@ -39,6 +39,7 @@ async fn openapi_document_lists_every_route() {
         ("post", "/admin/users/{id}/unlock"),
         ("post", "/admin/users/{id}/logout"),
         ("delete", "/admin/users/{id}"),
+        ("post", "/admin/users/{id}/reset-mfa"),
         ("post", "/admin/invites"),
         ("put", "/admin/policy"),
         ("get", "/admin/audit"),
