@@ -69,6 +69,15 @@ pub enum ErrorCode {
     Internal,
     /// The server is not ready (for example the database is unreachable).
     Unavailable,
+    /// The upload would take the account over its storage quota.
+    QuotaExceeded,
+    /// The item is larger than the server accepts for one item.
+    ItemTooLarge,
+    /// A body part was sent at an offset past what the server has received: ask
+    /// `GET /items/{id}/upload` and resume from there.
+    UploadOffsetMismatch,
+    /// The upload is not complete (commit before every byte arrived).
+    UploadIncomplete,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

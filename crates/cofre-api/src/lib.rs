@@ -14,6 +14,7 @@ pub mod error;
 pub mod mfa;
 pub mod secret;
 pub mod username;
+pub mod vault;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use secret::SecretString;

@@ -35,6 +35,20 @@ pub enum Command {
     Passwd(PasswdArgs),
     /// Set a new password with the recovery key shown at registration.
     Recover(RecoverArgs),
+    /// Store a file (or standard input with `-`), encrypted on this machine.
+    Put(PutArgs),
+    /// Store a text note (the text, standard input, or $EDITOR).
+    Note(NoteArgs),
+    /// List your items: names, sizes, dates (decrypted here).
+    Ls(LsArgs),
+    /// Download and decrypt an item to a file (or `-o -` for standard output).
+    Get(GetArgs),
+    /// Print an item to standard output.
+    Cat(ItemArgs),
+    /// Delete an item.
+    Rm(ItemArgs),
+    /// Rename an item.
+    Rename(RenameArgs),
     /// Two-factor authentication (TOTP).
     #[command(subcommand)]
     Mfa(MfaCommand),
@@ -44,6 +58,84 @@ pub enum Command {
     /// Run the local agent in the foreground (`login` starts it in the background).
     #[command(hide = true)]
     Agent(AgentArgs),
+}
+
+/// `cofre put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The file to store, or `-` for standard input.
+    pub path: PathBuf,
+    /// The name to store it under (default: the file's name; `stdin` for `-`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// MIME type to record (default: guessed from the name).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre note`.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The text. Without it: standard input when it is not a terminal, else $EDITOR.
+    pub text: Option<String>,
+    /// A title (default: the first line, shortened).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// JSON output (one array) for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The item: its id, an id prefix, or its name.
+    pub item: String,
+    /// Where to write it (`-`: standard output). Default: the item's name, here.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// An item and nothing else (`cat`, `rm`).
+#[derive(Debug, Args)]
+pub struct ItemArgs {
+    /// The item: its id, an id prefix, or its name.
+    pub item: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre rename`.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The item: its id, an id prefix, or its name.
+    pub item: String,
+    /// The new name.
+    pub new_name: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `cofre agent`.
@@ -153,9 +245,21 @@ pub struct ServerArgs {
     /// Longest lockout, in seconds.
     #[arg(long, env = "COFRE_LOCKOUT_MAX", default_value_t = 3600)]
     pub lockout_max: i64,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "COFRE_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,
+    /// Storage quota per account (encrypted bytes; suffixes K, M, G, T: binary).
+    #[arg(long, env = "COFRE_QUOTA", default_value = "10G", value_parser = parse_size)]
+    pub quota: u64,
+    /// Largest single item (encrypted bytes; suffixes K, M, G, T).
+    #[arg(long, env = "COFRE_MAX_ITEM", default_value = "8G", value_parser = parse_size)]
+    pub max_item: u64,
+    /// Seconds an upload may stay unfinished before the cleanup removes it.
+    #[arg(long, env = "COFRE_UPLOAD_EXPIRY", default_value_t = 24 * 3600)]
+    pub upload_expiry: i64,
+    /// Seconds between cleanup passes (abandoned uploads, orphaned blobs).
+    #[arg(long, env = "COFRE_CLEANUP_EVERY", default_value_t = 3600)]
+    pub cleanup_every: u64,
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
     #[arg(long, env = "COFRE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -404,4 +508,27 @@ pub struct AdminAuditArgs {
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+/// Parses a byte count with an optional binary suffix: `512`, `64K`, `10M`, `8G`, `1T`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size suffix in {s:?} (use K, M, G or T)")),
+            };
+            (s.get(..i).unwrap_or_default(), shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 10G)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size too large: {s:?}"))
 }

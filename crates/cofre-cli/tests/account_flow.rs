@@ -7,64 +7,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use support::{Cli, FAST, write};
 
 use cofre_client::core::totp::TotpSecret;
-
-/// Fast server settings (the lowest accepted costs) so the test stays quick.
-const FAST: &[&str] = &[
-    "--bcrypt-cost",
-    "10",
-    "--kdf-memory-kib",
-    "19456",
-    "--kdf-iterations",
-    "2",
-    "--kdf-parallelism",
-    "1",
-];
-
-struct Cli<'a> {
-    server: String,
-    config: &'a Path,
-    socket: std::path::PathBuf,
-}
-
-impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_cofre"))
-            .args(args)
-            .arg("--server")
-            .arg(&self.server)
-            .arg("--config-dir")
-            .arg(self.config)
-            .env("COFRE_AGENT_SOCKET", &self.socket)
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("COFRE_PASSWORD_FILE")
-            .env_remove("COFRE_TOTP")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs and requires success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "cofre {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs and requires failure; returns stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "cofre {args:?} should have failed");
-        String::from_utf8(out.stderr).unwrap()
-    }
-}
 
 fn code(secret: &TotpSecret, offset_steps: i64) -> String {
     let now = std::time::SystemTime::now()
@@ -73,12 +20,6 @@ fn code(secret: &TotpSecret, offset_steps: i64) -> String {
         .as_secs();
     let t = (i64::try_from(now).unwrap() + offset_steps * 30) as u64;
     secret.code_at(t).unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, format!("{text}\n")).unwrap();
-    p.to_str().unwrap().to_owned()
 }
 
 #[test]

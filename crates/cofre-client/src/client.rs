@@ -20,8 +20,8 @@ use crate::error::{ClientError, Result};
 /// A connection to one cofre server.
 #[derive(Clone, Debug)]
 pub struct Client {
-    http: reqwest::Client,
-    base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 /// The second factor for a login, if the account uses MFA.
@@ -95,6 +95,7 @@ impl Client {
         }
         let http = builder
             .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("cofre/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -258,7 +259,7 @@ impl Client {
     }
 }
 
-async fn api_error(resp: reqwest::Response) -> ClientError {
+pub(crate) async fn api_error(resp: reqwest::Response) -> ClientError {
     let status = resp.status();
     let retry_after = resp
         .headers()

@@ -30,6 +30,19 @@ pub enum ClientError {
     /// A bad URL or argument.
     #[error("{0}")]
     Usage(String),
+    /// An item's stored data failed authentication (tampered, swapped or damaged).
+    #[error(
+        "item {item} failed its integrity check ({reason}): it was damaged or tampered with; nothing of it was used"
+    )]
+    Integrity {
+        /// The item id.
+        item: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl ClientError {

@@ -3,7 +3,7 @@
 //! auth keys, public keys and ciphertext.
 //!
 //! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
-//!   [`mfa`], [`admin`]).
+//!   [`mfa`], [`admin`], [`vault`]).
 //! - [`password`]: the strength check the server's policy asks for.
 //! - `agent` (Unix): the local agent that keeps a session unlocked between commands.
 //! - [`error`]: the error type, [`ClientError`].
@@ -18,6 +18,7 @@ pub mod client;
 pub mod error;
 pub mod mfa;
 pub mod password;
+pub mod vault;
 
 pub use client::Client;
 pub use cofre_api as api;

@@ -14,6 +14,8 @@
 //! - [`keys`]: the key hierarchy (master key, auth key, stretched key, user key,
 //!   RSA key pair, recovery key, item keys) and the server's own secret.
 //! - [`totp`]: RFC 6238 one-time codes with the matched step, for replay checks.
+//! - [`vault`]: an item's metadata and the contexts binding it and its body to the
+//!   item id.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,6 +25,7 @@ pub mod keys;
 pub mod primitives;
 pub mod secret;
 pub mod totp;
+pub mod vault;
 
 #[cfg(test)]
 mod vector_tests;

@@ -12,6 +12,7 @@ use crate::audit::AuditLog;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::Hasher;
 use crate::auth::throttle::Throttle;
+use crate::blobs::local::LocalBlobs;
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
 use crate::routes;
@@ -55,7 +56,13 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     .ok_or_else(|| ConfigError::Invalid("no signing key".into()))?;
     let hasher = Hasher::new(config.bcrypt_cost, config.bcrypt_threads).await?;
     let audit = AuditLog::load(&store).await?;
+    let blobs = LocalBlobs::open(&config.blobs_path()).map_err(|source| ConfigError::DataDir {
+        path: config.blobs_path(),
+        source,
+    })?;
     let state = AppState {
+        blobs: Arc::new(blobs),
+        uploads_busy: Arc::default(),
         throttle: Throttle::new(&config),
         config: Arc::new(config),
         store,
@@ -75,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::account::router())
         .merge(routes::mfa::router())
         .merge(routes::admin::router())
+        .merge(routes::items::router())
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())
@@ -115,6 +123,7 @@ pub async fn serve(
     let addr: SocketAddr = listener.local_addr()?;
     let store = state.store.clone();
     let tls = state.config.tls.clone();
+    let cleanup = tokio::spawn(crate::cleanup::run_every(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => {
@@ -146,6 +155,7 @@ pub async fn serve(
                 .await?;
         }
     }
+    cleanup.abort();
     store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())

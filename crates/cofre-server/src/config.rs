@@ -46,6 +46,16 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
     pub tls: Option<TlsFiles>,
+    /// Storage quota per account, in encoded (ciphertext) bytes.
+    pub quota_bytes: u64,
+    /// Largest single item, in encoded bytes.
+    pub max_item_bytes: u64,
+    /// Largest body part accepted in one upload request, in bytes.
+    pub max_part_bytes: u64,
+    /// Seconds an upload may stay uncommitted before the cleanup removes it.
+    pub upload_expiry_secs: i64,
+    /// Seconds between cleanup passes (abandoned uploads, orphaned blobs).
+    pub cleanup_every_secs: u64,
 }
 
 /// A PEM certificate chain and its private key.
@@ -83,6 +93,11 @@ impl ServerConfig {
             lockout_max_secs: 3600,
             max_body_bytes: 1024 * 1024,
             tls: None,
+            quota_bytes: 10 << 30,
+            max_item_bytes: 8 << 30,
+            max_part_bytes: 16 << 20,
+            upload_expiry_secs: 24 * 3600,
+            cleanup_every_secs: 3600,
         }
     }
 
@@ -113,12 +128,29 @@ impl ServerConfig {
         if self.max_body_bytes < 4096 {
             return bad("the body limit must be at least 4096 bytes");
         }
+        if self.max_part_bytes < (1 << 20) {
+            return bad("the upload part limit must be at least 1 MiB");
+        }
+        if self.max_item_bytes < 1024 {
+            return bad("the item size limit must be at least 1 KiB");
+        }
+        if self.upload_expiry_secs < 60 {
+            return bad("the upload expiry must be at least 60 seconds");
+        }
+        if self.cleanup_every_secs < 1 {
+            return bad("the cleanup interval must be at least 1 second");
+        }
         Ok(())
     }
 
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("cofre.db")
+    }
+
+    /// The local blob folder.
+    pub fn blobs_path(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 }
 

@@ -83,6 +83,38 @@ pub enum ApiError {
     /// Overloaded or not ready.
     #[error("the server is busy or not ready; retry shortly")]
     Unavailable,
+    /// Over the storage quota.
+    #[error("storage quota exceeded: {used} of {quota} bytes used, this needs {needed} more")]
+    QuotaExceeded {
+        /// Bytes used.
+        used: u64,
+        /// The quota.
+        quota: u64,
+        /// Bytes this request needs.
+        needed: u64,
+    },
+    /// One item over the limit.
+    #[error("item too large: the limit is {max} bytes")]
+    ItemTooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// A part past the received bytes.
+    #[error("upload offset {offset} is past the {received} bytes received; resume from {received}")]
+    UploadOffsetMismatch {
+        /// Requested.
+        offset: u64,
+        /// Received so far.
+        received: u64,
+    },
+    /// Commit before the upload is complete.
+    #[error("upload incomplete: {received} of {size} bytes received")]
+    UploadIncomplete {
+        /// Received so far.
+        received: u64,
+        /// Declared.
+        size: u64,
+    },
 }
 
 impl ApiError {
@@ -109,6 +141,10 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QuotaExceeded { .. } | Self::ItemTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadOffsetMismatch { .. } | Self::UploadIncomplete { .. } => {
+                StatusCode::CONFLICT
+            }
         }
     }
 
@@ -137,6 +173,10 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Self::ItemTooLarge { .. } => ErrorCode::ItemTooLarge,
+            Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
+            Self::UploadIncomplete { .. } => ErrorCode::UploadIncomplete,
         }
     }
 
@@ -149,6 +189,21 @@ impl ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         Self::internal(e)
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(e: crate::blobs::BlobError) -> Self {
+        use crate::blobs::BlobError;
+        match e {
+            BlobError::NotFound => Self::NotFound,
+            BlobError::TooLarge => Self::PayloadTooLarge,
+            BlobError::Offset { offset, received } => {
+                Self::UploadOffsetMismatch { offset, received }
+            }
+            BlobError::Body(e) => Self::BadRequest(format!("request body: {e}")),
+            e => Self::internal(e),
+        }
     }
 }
 

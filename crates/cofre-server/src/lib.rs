@@ -11,6 +11,8 @@
 //! - [`auth`]: access tokens, bcrypt pool, throttling, the session extractors.
 //! - [`routes`]: one module per resource.
 //! - [`store`]: the database (SQLite by default), one module per table group.
+//! - [`blobs`]: item bodies (ciphertext) behind the blob-store trait; a local folder.
+//! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
 //! - [`secrets`]: the server's own key files.
 //! - [`audit`]: the hash-chained audit log.
 #![forbid(unsafe_code)]
@@ -19,6 +21,8 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod blobs;
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -7,6 +7,7 @@ use crate::audit::{AuditLog, Event};
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::Hasher;
 use crate::auth::throttle::Throttle;
+use crate::blobs::BlobStore;
 use crate::config::ServerConfig;
 use crate::secrets::ServerKeys;
 use crate::store::Store;
@@ -28,6 +29,10 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Audit log.
     pub audit: Arc<AuditLog>,
+    /// Item bodies.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Uploads with a part being written right now (one writer per upload).
+    pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl AppState {

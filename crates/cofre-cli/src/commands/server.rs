@@ -70,6 +70,10 @@ fn config(args: &ServerArgs) -> ServerConfig {
     c.lockout_base_secs = args.lockout_base;
     c.lockout_max_secs = args.lockout_max;
     c.max_body_bytes = args.max_body;
+    c.quota_bytes = args.quota;
+    c.max_item_bytes = args.max_item;
+    c.upload_expiry_secs = args.upload_expiry;
+    c.cleanup_every_secs = args.cleanup_every;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         c.tls = Some(cofre_server::config::TlsFiles {
             cert: cert.clone(),

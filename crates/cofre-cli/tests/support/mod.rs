@@ -8,7 +8,8 @@
 )]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -61,4 +62,87 @@ pub fn start(data: &std::path::Path, extra: &[&str]) -> Server {
         }
     };
     Server { child, port, log }
+}
+
+/// Fast server settings (the lowest accepted costs) so the test stays quick.
+pub const FAST: &[&str] = &[
+    "--bcrypt-cost",
+    "10",
+    "--kdf-memory-kib",
+    "19456",
+    "--kdf-iterations",
+    "2",
+    "--kdf-parallelism",
+    "1",
+];
+
+/// The `cofre` binary as a client of one server, with its own config and agent.
+pub struct Cli<'a> {
+    pub server: String,
+    pub config: &'a Path,
+    pub socket: std::path::PathBuf,
+}
+
+impl Cli<'_> {
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None)
+    }
+
+    /// Runs with `input` on standard input (or none).
+    pub fn run_with_stdin(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cofre"))
+            .args(args)
+            .arg("--server")
+            .arg(&self.server)
+            .arg("--config-dir")
+            .arg(self.config)
+            .env("COFRE_AGENT_SOCKET", &self.socket)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("COFRE_PASSWORD_FILE")
+            .env_remove("COFRE_TOTP")
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = input {
+            let mut stdin = child.stdin.take().unwrap();
+            let bytes = bytes.to_vec();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and requires success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cofre {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and requires failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "cofre {args:?} should have failed");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+/// Writes `text` and a newline to `dir/name`; returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{text}\n")).unwrap();
+    p.to_str().unwrap().to_owned()
 }

@@ -22,6 +22,8 @@
 //! - [`Encryptor`] / [`Decryptor`], chunk by chunk, for async callers (uploads and
 //!   downloads in pieces); [`Encryptor::seal_at`] and [`Decryptor::open_at`] also take
 //!   an explicit index for resumable transfers;
+//! - [`encrypt_parts`] / [`PartDecryptor`], in parts of whole chunks, for network
+//!   transfers that resume after a dropped connection;
 //! - [`encrypt_to_vec`] / [`decrypt_to_vec`] for small inputs held in memory.
 
 use std::io::{Read, Write};
@@ -638,6 +640,9 @@ pub fn encrypted_len(plain_len: u64, log2: u8) -> u64 {
         + full * (chunk + CHUNK_OVERHEAD as u64)
         + (BLOCK_LEN + aes_cbc::padded_len(last as usize) + TAG_LEN) as u64
 }
+
+mod parts;
+pub use parts::{PartDecryptor, encrypt_parts};
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, mfa};
+use super::{account, admin, auth, items, mfa};
 use crate::state::AppState;
 
 /// The document.
@@ -25,6 +25,8 @@ use crate::state::AppState;
         admin::users, admin::lock, admin::unlock, admin::force_logout, admin::delete_user,
         admin::reset_mfa,
         admin::invite, admin::policy, admin::audit,
+        items::create, items::upload_status, items::upload_part, items::commit, items::list,
+        items::usage, items::get_item, items::download, items::set_metadata, items::delete_item,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -32,6 +34,7 @@ use crate::state::AppState;
         (name = "account", description = "Password change and recovery"),
         (name = "mfa", description = "Two-factor authentication (TOTP)"),
         (name = "admin", description = "Administration (admin role)"),
+        (name = "items", description = "The vault: notes and files, ciphertext only"),
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod invites;
+pub mod items;
 pub mod mfa;
 pub mod sessions;
 pub mod settings;
@@ -56,11 +57,18 @@ struct Migration {
 }
 
 /// SQLite migrations, applied in order at start.
-const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts",
-    sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
-}];
+const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts",
+        sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "vault",
+        sql: include_str!("../../migrations/sqlite/0002_vault.sql"),
+    },
+];
 
 /// The database behind the server.
 #[derive(Clone, Debug)]

@@ -15,3 +15,4 @@ mod openapi;
 mod throttling;
 mod tls;
 mod tokens;
+mod vault;

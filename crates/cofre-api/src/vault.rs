@@ -1,0 +1,122 @@
+//! The vault: items (notes and files) as the server sees them, ciphertext only.
+//!
+//! An upload is three steps: `POST /items` declares a new random id and the body's
+//! encoded length; `PUT /items/{id}/body?offset=N` sends the encoded stream in parts
+//! (resumable: `GET /items/{id}/upload` says how much arrived); `POST
+//! /items/{id}/commit` adds the sealed metadata and the wrapped item key and makes the
+//! item visible. Until then it is listed nowhere, and an abandoned upload is removed
+//! by the server's cleanup.
+
+use cofre_core::format::{SealedBox, WrappedKey};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/items`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateItemRequest {
+    /// The new item's id: 32 lowercase hex digits (128 random bits) chosen by the
+    /// client, which binds the item key, metadata and body to it before uploading.
+    pub id: String,
+    /// Encoded length of the body stream, in bytes (what the upload will send).
+    pub size: u64,
+}
+
+/// The answer to `POST /api/v1/items`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreateItemResponse {
+    /// The item's id.
+    pub id: String,
+    /// Largest body part the server accepts in one `PUT`, in bytes.
+    pub max_part_bytes: u64,
+    /// When an upload not committed by then is removed (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// `GET /api/v1/items/{id}/upload` and the answer to each `PUT .../body`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UploadStatus {
+    /// Bytes stored so far (send the next part at this offset).
+    pub received: u64,
+    /// The declared encoded length.
+    pub size: u64,
+}
+
+/// Query of `PUT /api/v1/items/{id}/body`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyOffset {
+    /// Where this part starts: at most the bytes received so far (a smaller offset
+    /// replaces what was after it, to resume after an interrupted part).
+    pub offset: u64,
+}
+
+/// `POST /api/v1/items/{id}/commit`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitItemRequest {
+    /// The metadata sealed under the item key (context `cofre/v1/item-meta/` || id).
+    #[schema(value_type = String)]
+    pub metadata: SealedBox,
+    /// The item key wrapped for the owner (context `cofre/v1/item-key/` || id).
+    #[schema(value_type = String)]
+    pub wrapped_key: WrappedKey,
+}
+
+/// `PUT /api/v1/items/{id}/metadata` (rename).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMetadataRequest {
+    /// The new sealed metadata.
+    #[schema(value_type = String)]
+    pub metadata: SealedBox,
+}
+
+/// An item as stored: ids, sizes and times in the clear; everything else sealed.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Item {
+    /// Id.
+    pub id: String,
+    /// The owner's username.
+    pub owner: String,
+    /// Encoded length of the body stream.
+    pub size: u64,
+    /// Server time of the commit (Unix seconds).
+    pub created_at: i64,
+    /// Server time of the last change (Unix seconds).
+    pub updated_at: i64,
+    /// Sealed metadata, base64url, passed through as stored (the client parses and
+    /// authenticates it, so one damaged item cannot break a listing).
+    pub metadata: String,
+    /// The item key wrapped for the caller, base64url, as stored.
+    pub wrapped_key: String,
+}
+
+/// Query of `GET /api/v1/items`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsQuery {
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size (1..=1000, default 200).
+    pub limit: Option<u32>,
+}
+
+/// A page of `GET /api/v1/items`, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ItemPage {
+    /// The items.
+    pub items: Vec<Item>,
+    /// Cursor of the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/items/usage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Usage {
+    /// Encoded bytes stored (and reserved by uploads in progress).
+    pub used: u64,
+    /// The quota in bytes.
+    pub quota: u64,
+    /// Committed items.
+    pub items: u64,
+}

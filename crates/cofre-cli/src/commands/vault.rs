@@ -1,0 +1,446 @@
+//! `cofre put`, `note`, `ls`, `get`, `cat`, `rm`, `rename`: the vault from the
+//! command line. Items are encrypted and decrypted here; names resolve by id, id
+//! prefix or exact name, and an ambiguous name lists the ids it matches.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use cofre_client::Client;
+use cofre_client::agent::AgentSession;
+use cofre_client::api::SecretString;
+use cofre_client::core::keys::UnlockedKeys;
+use cofre_client::core::vault::ItemKind;
+use cofre_client::vault::{NewItem, Source, VaultItem};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{GetArgs, ItemArgs, LsArgs, NoteArgs, PutArgs, RenameArgs};
+use crate::session::State;
+
+/// An authenticated client with the unlocked keys.
+struct Vault {
+    client: Client,
+    token: SecretString,
+    keys: UnlockedKeys,
+}
+
+async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault> {
+    let state = State::open(args)?;
+    let (client, session): (Client, AgentSession) = state.session().await?;
+    let keys = session
+        .unlocked_keys()
+        .context("the agent's keys do not open; run `cofre login` again")?;
+    Ok(Vault {
+        client,
+        token: session.access_token.clone(),
+        keys,
+    })
+}
+
+/// A progress bar on a terminal; nothing when standard error is not one.
+fn progress_bar(what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn guess_content_type(name: &str) -> &'static str {
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn store(v: &Vault, new: NewItem, source: Source, total: Option<u64>) -> anyhow::Result<()> {
+    let bar = progress_bar("uploading");
+    if let Some(t) = total {
+        bar.set_length(t);
+    }
+    let b = bar.clone();
+    let progress = move |done: u64, all: u64| {
+        b.set_length(all);
+        b.set_position(done);
+    };
+    let item = v
+        .client
+        .upload(&v.token, &v.keys, new, source, &progress)
+        .await;
+    bar.finish_and_clear();
+    let item = item?;
+    let meta = &item.content()?.metadata;
+    println!("{}  {}  {}", item.id, human(meta.size), meta.name);
+    Ok(())
+}
+
+/// `cofre put FILE|-`.
+pub async fn put(a: PutArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let stdin = a.path.as_os_str() == "-";
+    let name = match (&a.name, stdin) {
+        (Some(n), _) => n.clone(),
+        (None, true) => "stdin".to_owned(),
+        (None, false) => a
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("the file name is not valid UTF-8: give one with --name")?
+            .to_owned(),
+    };
+    let content_type = a
+        .content_type
+        .clone()
+        .unwrap_or_else(|| guess_content_type(&name).to_owned());
+    let new = NewItem {
+        kind: ItemKind::File,
+        name,
+        content_type,
+    };
+    if stdin {
+        return store(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await;
+    }
+    let file =
+        std::fs::File::open(&a.path).with_context(|| format!("opening {}", a.path.display()))?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", a.path.display());
+    }
+    let len = meta.len();
+    store(&v, new, Source::Sized(Box::new(file), len), None).await
+}
+
+/// `cofre note [TEXT]`.
+pub async fn note(a: NoteArgs) -> anyhow::Result<()> {
+    let text = match &a.text {
+        Some(t) => t.clone(),
+        None if !std::io::stdin().is_terminal() => {
+            let mut t = String::new();
+            std::io::stdin()
+                .read_to_string(&mut t)
+                .context("reading the note from standard input (UTF-8 text)")?;
+            t
+        }
+        None => from_editor()?,
+    };
+    if text.trim().is_empty() {
+        bail!("empty note: nothing stored");
+    }
+    let title = a.title.clone().unwrap_or_else(|| {
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("note");
+        let short: String = first.trim().chars().take(60).collect();
+        short
+    });
+    let v = open(&a.client).await?;
+    let new = NewItem {
+        kind: ItemKind::Note,
+        name: title,
+        content_type: "text/plain; charset=utf-8".into(),
+    };
+    store(&v, new, Source::Bytes(text.into_bytes()), None).await
+}
+
+/// Writes the note in `$EDITOR` (default `vi`) on a private temporary file, deleted
+/// afterwards.
+fn from_editor() -> anyhow::Result<String> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let dir = tempfile::Builder::new().prefix("cofre-note").tempdir()?;
+    let path = dir.path().join("note.txt");
+    std::fs::write(&path, b"")?;
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status()
+        .with_context(|| format!("starting the editor ({editor})"))?;
+    if !status.success() {
+        bail!("the editor exited with {status}: nothing stored");
+    }
+    let text = std::fs::read_to_string(&path).context("reading the note (UTF-8 text)")?;
+    drop(dir);
+    Ok(text)
+}
+
+/// Finds one item by id, id prefix or exact name.
+fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result<&'a VaultItem> {
+    if let Some(i) = items.iter().find(|i| i.id == query) {
+        return Ok(i);
+    }
+    let by_name: Vec<&VaultItem> = items
+        .iter()
+        .filter(|i| i.content().is_ok_and(|c| c.metadata.name == query))
+        .collect();
+    let hex = query.len() >= 4 && query.bytes().all(|b| b.is_ascii_hexdigit());
+    let by_prefix: Vec<&VaultItem> = if hex {
+        let q = query.to_ascii_lowercase();
+        items.iter().filter(|i| i.id.starts_with(&q)).collect()
+    } else {
+        Vec::new()
+    };
+    let matches = if by_name.is_empty() {
+        by_prefix
+    } else {
+        by_name
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => bail!("no item is named {query:?} or has an id starting with it (see `cofre ls`)"),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|i| i.id.as_str()).collect();
+            bail!(
+                "{query:?} matches {} items; use one of their ids:\n  {}",
+                many.len(),
+                ids.join("\n  ")
+            )
+        }
+    }
+}
+
+/// `cofre ls`.
+pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    if a.json {
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|i| match i.content() {
+                Ok(c) => serde_json::json!({
+                    "id": i.id, "owner": i.owner, "kind": c.metadata.kind,
+                    "name": c.metadata.name, "content_type": c.metadata.content_type,
+                    "size": c.metadata.size, "created": c.metadata.created,
+                    "modified": c.metadata.modified, "stored_at": i.created_at,
+                }),
+                Err(e) => serde_json::json!({
+                    "id": i.id, "owner": i.owner, "error": e.to_string(),
+                }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if items.is_empty() {
+        println!("No items yet: `cofre put FILE` or `cofre note TEXT`.");
+        return Ok(());
+    }
+    let mut damaged = 0;
+    println!(
+        "{:<32}  {:>9}  {:<16}  {:<4}  NAME",
+        "ID", "SIZE", "MODIFIED (UTC)", "KIND"
+    );
+    for i in &items {
+        match i.content() {
+            Ok(c) => {
+                let m = &c.metadata;
+                let kind = match m.kind {
+                    ItemKind::Note => "note",
+                    ItemKind::File => "file",
+                };
+                println!(
+                    "{:<32}  {:>9}  {:<16}  {kind:<4}  {}",
+                    i.id,
+                    human(m.size),
+                    date(m.modified),
+                    m.name.escape_debug()
+                );
+            }
+            Err(_) => {
+                damaged += 1;
+                println!(
+                    "{:<32}  {:>9}  {:<16}  ????  DAMAGED: failed its integrity check",
+                    i.id,
+                    "?",
+                    date(i.updated_at)
+                );
+            }
+        }
+    }
+    if damaged > 0 {
+        eprintln!(
+            "warning: {damaged} item(s) failed their integrity check: the server returned data that was damaged or tampered with."
+        );
+    }
+    Ok(())
+}
+
+/// Downloads `item` into `out`, with a progress bar.
+async fn download(
+    v: &Vault,
+    item: &VaultItem,
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<u64> {
+    let bar = progress_bar("downloading");
+    let b = bar.clone();
+    let progress = move |done: u64, all: u64| {
+        b.set_length(all);
+        b.set_position(done);
+    };
+    let r = v.client.download(&v.token, item, out, &progress).await;
+    bar.finish_and_clear();
+    Ok(r?)
+}
+
+/// A safe local file name for an item name: its last path component.
+fn local_name(name: &str) -> anyhow::Result<PathBuf> {
+    let base = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .with_context(|| {
+            format!("the item name {name:?} is not a usable file name: give one with -o")
+        })?;
+    Ok(PathBuf::from(base))
+}
+
+/// `cofre get`.
+pub async fn get(a: GetArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    let meta = &item.content()?.metadata;
+    let path = match &a.output {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut out = std::io::stdout();
+            download(&v, item, &mut out).await?;
+            return Ok(());
+        }
+        Some(p) => p.clone(),
+        None => local_name(&meta.name)?,
+    };
+    if path.exists() && !a.force {
+        bail!(
+            "{} exists: use --force to replace it, or -o PATH",
+            path.display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    // Into a temporary file beside the target, renamed only once the last chunk
+    // verified: a failed download leaves nothing behind.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cofre-download-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let n = download(&v, item, tmp.as_file_mut()).await?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path)
+        .with_context(|| format!("saving {}", path.display()))?;
+    eprintln!("{} ({})", path.display(), human(n));
+    Ok(())
+}
+
+/// `cofre cat`.
+pub async fn cat(a: ItemArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    let mut out = std::io::stdout();
+    download(&v, item, &mut out).await?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `cofre rm`.
+pub async fn rm(a: ItemArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    v.client.delete_item(&v.token, &item.id).await?;
+    println!("Deleted {}.", item.id);
+    Ok(())
+}
+
+/// `cofre rename`.
+pub async fn rename(a: RenameArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    v.client.rename(&v.token, item, &a.new_name).await?;
+    println!("Renamed {} to {}.", item.id, a.new_name);
+    Ok(())
+}
+
+/// A byte count for people: `512 B`, `1.5 KiB`, `3.2 GiB`.
+fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    let u = UNITS.get(unit).copied().unwrap_or("B");
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {u}")
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM` (UTC).
+fn date(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_sizes_read_well() {
+        assert_eq!(date(0), "1970-01-01 00:00");
+        assert_eq!(date(951_782_400), "2000-02-29 00:00");
+        assert_eq!(date(1_764_590_400 + 3_660), "2025-12-01 13:01");
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(5 << 30), "5.0 GiB");
+    }
+
+    #[test]
+    fn local_names_never_leave_the_directory() {
+        assert_eq!(local_name("a/b/../c.txt").unwrap(), PathBuf::from("c.txt"));
+        assert_eq!(local_name("/etc/passwd").unwrap(), PathBuf::from("passwd"));
+        assert!(local_name("..").is_err());
+        assert!(local_name("/").is_err());
+    }
+}

@@ -1,0 +1,547 @@
+//! The vault on the client: encrypting and uploading items, listing and opening them,
+//! downloading and decrypting bodies, renaming and deleting. Every key operation
+//! happens here; the server sees ciphertext, sizes and ids.
+//!
+//! Uploads go in parts of whole stream chunks and resume after a dropped connection
+//! (the server says how much arrived; the part in hand is sent again). Downloads
+//! resume with a range request from the last verified chunk. Nothing of an item is
+//! trusted until its tag verified: a damaged item is an [`ClientError::Integrity`]
+//! naming it, and the others still open.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use cofre_api::SecretString;
+use cofre_api::vault::{
+    CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage,
+    UpdateMetadataRequest, UploadStatus, Usage,
+};
+use cofre_core::format::stream::{self, Encryptor, PartDecryptor};
+use cofre_core::format::{SealedBox, WrappedKey};
+use cofre_core::keys::{ItemKey, UnlockedKeys};
+use cofre_core::vault::{ItemKind, ItemMetadata, body_context};
+use reqwest::Method;
+
+use crate::Client;
+use crate::error::{ClientError, Result};
+
+/// How often a part or a download is retried after a transport failure.
+const ATTEMPTS: u32 = 6;
+/// Parts hold at most this many chunks (8 MiB of plaintext with 64 KiB chunks).
+const MAX_CHUNKS_PER_PART: usize = 128;
+/// Longest a single body transfer may take.
+const BODY_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// What to store: the metadata the user sees.
+#[derive(Clone, Debug)]
+pub struct NewItem {
+    /// Note or file.
+    pub kind: ItemKind,
+    /// Name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+}
+
+/// Where an upload's plaintext comes from.
+pub enum Source {
+    /// Bytes in memory (a note).
+    Bytes(Vec<u8>),
+    /// A reader of known length (a file): streamed, never held whole in memory.
+    Sized(Box<dyn Read + Send>, u64),
+    /// A reader of unknown length (standard input): encrypted to a temporary file of
+    /// ciphertext first, since the server needs the length up front.
+    Unsized(Box<dyn Read + Send>),
+}
+
+/// An item as the client sees it: the server's clear fields, and either the opened
+/// metadata and item key or why they could not be opened.
+pub struct VaultItem {
+    /// Id.
+    pub id: String,
+    /// Owner's username.
+    pub owner: String,
+    /// Encoded body length.
+    pub encoded_size: u64,
+    /// Server commit time.
+    pub created_at: i64,
+    /// Server time of the last change.
+    pub updated_at: i64,
+    /// The opened content, or the integrity error.
+    pub opened: Result<Opened>,
+}
+
+/// An item's authenticated metadata and its key.
+pub struct Opened {
+    /// Metadata.
+    pub metadata: ItemMetadata,
+    /// Item key.
+    pub key: ItemKey,
+}
+
+impl VaultItem {
+    /// The opened content, or the item's integrity error.
+    pub fn content(&self) -> Result<&Opened> {
+        self.opened.as_ref().map_err(|e| ClientError::Integrity {
+            item: self.id.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn integrity(id: &str, reason: impl std::fmt::Display) -> ClientError {
+    ClientError::Integrity {
+        item: id.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Unwraps the item key and opens the metadata (one RSA-OAEP decryption).
+pub fn open_item(item: Item, keys: &UnlockedKeys) -> VaultItem {
+    let opened = (|| -> Result<Opened> {
+        let wrapped =
+            WrappedKey::from_text(&item.wrapped_key).map_err(|e| integrity(&item.id, e))?;
+        let key = ItemKey::unwrap(&wrapped, keys.private_key(), &item.id)
+            .map_err(|e| integrity(&item.id, e))?;
+        let sealed = SealedBox::from_text(&item.metadata).map_err(|e| integrity(&item.id, e))?;
+        let metadata =
+            ItemMetadata::open(&sealed, &key, &item.id).map_err(|e| integrity(&item.id, e))?;
+        Ok(Opened { metadata, key })
+    })();
+    VaultItem {
+        id: item.id,
+        owner: item.owner,
+        encoded_size: item.size,
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+        opened,
+    }
+}
+
+fn new_id() -> Result<String> {
+    Ok(data_encoding::HEXLOWER.encode(&cofre_core::primitives::rand::array::<16>()?))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Counts what passes through a reader.
+struct Counting<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Progress callback: (bytes done, bytes in all).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+impl Client {
+    fn body_request(
+        &self,
+        method: Method,
+        path: &str,
+        access: &SecretString,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}{path}", self.base, cofre_api::PREFIX))
+            .bearer_auth(access.expose())
+            .timeout(BODY_TIMEOUT)
+    }
+
+    /// Encrypts and uploads an item; returns it, opened.
+    pub async fn upload(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        new: NewItem,
+        source: Source,
+        progress: Progress<'_>,
+    ) -> Result<VaultItem> {
+        let id = new_id()?;
+        let item_key = ItemKey::generate()?;
+        let enc = Encryptor::new(item_key.key(), &body_context(&id))?;
+        let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(2);
+        // The plaintext goes through one of three producers into parts of ciphertext.
+        let (encoded, producer) = match source {
+            Source::Bytes(b) => {
+                let encoded = stream::encrypted_len(b.len() as u64, stream::DEFAULT_CHUNK_LOG2);
+                let count = counted.clone();
+                let p = tokio::task::spawn_blocking(move || {
+                    produce(
+                        &enc,
+                        Counting {
+                            inner: &b[..],
+                            count,
+                        },
+                        &tx,
+                        None,
+                    )
+                });
+                (encoded, p)
+            }
+            Source::Sized(r, len) => {
+                let encoded = stream::encrypted_len(len, stream::DEFAULT_CHUNK_LOG2);
+                let count = counted.clone();
+                let p = tokio::task::spawn_blocking(move || {
+                    produce(
+                        &enc,
+                        Counting {
+                            inner: r.take(len),
+                            count,
+                        },
+                        &tx,
+                        Some(len),
+                    )
+                });
+                (encoded, p)
+            }
+            Source::Unsized(r) => {
+                let count = counted.clone();
+                let (spool, encoded) = tokio::task::spawn_blocking(move || -> Result<_> {
+                    let mut spool = tempfile::tempfile()?;
+                    let n = stream::encrypt_with(&enc, Counting { inner: r, count }, &mut spool)?;
+                    Ok((spool, n))
+                })
+                .await
+                .map_err(|_| ClientError::Usage("encryption was cancelled".into()))??;
+                let p = tokio::task::spawn_blocking(move || replay(spool, &tx));
+                (encoded, p)
+            }
+        };
+        let created: CreateItemResponse = self
+            .call(
+                Method::POST,
+                "/items",
+                Some(access),
+                Some(&CreateItemRequest {
+                    id: id.clone(),
+                    size: encoded,
+                }),
+            )
+            .await?;
+        let sent = async {
+            let mut offset = 0u64;
+            while let Some(part) = rx.recv().await {
+                let part = part?;
+                if part.len() as u64 > created.max_part_bytes {
+                    return Err(ClientError::Usage(
+                        "the server's part limit is below one part".into(),
+                    ));
+                }
+                self.put_part(access, &id, offset, part.clone()).await?;
+                offset += part.len() as u64;
+                progress(offset, encoded);
+            }
+            if offset != encoded {
+                return Err(ClientError::Usage(
+                    "the input changed size while it was being read".into(),
+                ));
+            }
+            Ok(())
+        }
+        .await;
+        drop(rx);
+        let produced = producer
+            .await
+            .map_err(|_| ClientError::Usage("encryption was cancelled".into()))?;
+        if let Err(e) = sent.and(produced) {
+            // Abandon the upload now rather than leave it to the cleanup.
+            let _ = self
+                .call_empty::<()>(Method::DELETE, &format!("/items/{id}"), Some(access), None)
+                .await;
+            return Err(e);
+        }
+        let metadata = ItemMetadata {
+            kind: new.kind,
+            name: new.name,
+            content_type: new.content_type,
+            size: counted.load(std::sync::atomic::Ordering::Relaxed),
+            created: now(),
+            modified: now(),
+        };
+        let wrapped = item_key
+            .wrap_for(&[keys.public_key()], &id)?
+            .pop()
+            .ok_or_else(|| ClientError::Usage("no wrapped key".into()))?;
+        let req = CommitItemRequest {
+            metadata: metadata.seal(&item_key, &id)?,
+            wrapped_key: wrapped,
+        };
+        let item: Item = self
+            .call(
+                Method::POST,
+                &format!("/items/{id}/commit"),
+                Some(access),
+                Some(&req),
+            )
+            .await?;
+        Ok(VaultItem {
+            id: item.id,
+            owner: item.owner,
+            encoded_size: item.size,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            opened: Ok(Opened {
+                metadata,
+                key: item_key,
+            }),
+        })
+    }
+
+    /// Sends one part at `offset`, retrying after transport failures from what the
+    /// server reports it has.
+    async fn put_part(
+        &self,
+        access: &SecretString,
+        id: &str,
+        offset: u64,
+        part: Vec<u8>,
+    ) -> Result<()> {
+        let end = offset + part.len() as u64;
+        let mut last_err = None;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                // Where is the server? The part may have arrived before the failure.
+                let st: UploadStatus = match self
+                    .call::<(), _>(
+                        Method::GET,
+                        &format!("/items/{id}/upload"),
+                        Some(access),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(st) => st,
+                    Err(e @ ClientError::Http(_)) => {
+                        last_err = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if st.received == end {
+                    return Ok(());
+                }
+                if st.received < offset {
+                    return Err(ClientError::Usage(format!(
+                        "the server lost part of the upload ({} of {offset} bytes)",
+                        st.received
+                    )));
+                }
+            }
+            let resp = self
+                .body_request(
+                    Method::PUT,
+                    &format!("/items/{id}/body?offset={offset}"),
+                    access,
+                )
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(part.clone())
+                .send()
+                .await;
+            match resp {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status().is_server_error() => {
+                    last_err = Some(crate::client::api_error(r).await);
+                }
+                Ok(r) => return Err(crate::client::api_error(r).await),
+                Err(e) => last_err = Some(e.into()),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| ClientError::Usage("upload failed".into())))
+    }
+
+    /// One item, opened.
+    pub async fn item(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        id: &str,
+    ) -> Result<VaultItem> {
+        let item: Item = self
+            .call::<(), _>(Method::GET, &format!("/items/{id}"), Some(access), None)
+            .await?;
+        Ok(open_item(item, keys))
+    }
+
+    /// One page of items, not opened (see [`open_item`]).
+    pub async fn items_page(
+        &self,
+        access: &SecretString,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<ItemPage> {
+        let mut path = format!("/items?limit={limit}");
+        if let Some(a) = after {
+            path.push_str("&after=");
+            path.push_str(a);
+        }
+        self.call::<(), _>(Method::GET, &path, Some(access), None)
+            .await
+    }
+
+    /// Every item, opened on all cores. A damaged item comes back with its integrity
+    /// error in [`VaultItem::opened`]; the others are unaffected.
+    pub async fn items(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+    ) -> Result<Vec<VaultItem>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.items_page(access, after.as_deref(), 1000).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        // RSA unwraps on all cores; this blocks the calling task for as long.
+        use rayon::prelude::*;
+        Ok(all.into_par_iter().map(|i| open_item(i, keys)).collect())
+    }
+
+    /// Storage used and the quota.
+    pub async fn usage(&self, access: &SecretString) -> Result<Usage> {
+        self.call::<(), _>(Method::GET, "/items/usage", Some(access), None)
+            .await
+    }
+
+    /// Downloads and decrypts an item's body into `out`, resuming after dropped
+    /// connections. Returns the plaintext length. On error, `out` may hold a verified
+    /// prefix: write to a temporary file and keep it only on success.
+    pub async fn download(
+        &self,
+        access: &SecretString,
+        item: &VaultItem,
+        out: &mut (dyn Write + Send),
+        progress: Progress<'_>,
+    ) -> Result<u64> {
+        let opened = item.content()?;
+        let id = &item.id;
+        let mut dec = PartDecryptor::new(opened.key.key(), &body_context(id), item.encoded_size);
+        let mut written = 0u64;
+        let mut failures = 0;
+        loop {
+            let mut req = self.body_request(Method::GET, &format!("/items/{id}/body"), access);
+            if dec.position() > 0 {
+                req = req.header(reqwest::header::RANGE, format!("bytes={}-", dec.position()));
+            }
+            let outcome: Result<()> = async {
+                let mut resp = req.send().await?;
+                if !resp.status().is_success() {
+                    return Err(crate::client::api_error(resp).await);
+                }
+                while let Some(bytes) = resp.chunk().await? {
+                    let plain = dec.push(&bytes).map_err(|e| integrity(id, e))?;
+                    out.write_all(&plain)
+                        .map_err(|e| ClientError::Usage(format!("writing the output: {e}")))?;
+                    written += plain.len() as u64;
+                    progress(dec.position(), item.encoded_size);
+                }
+                Ok(())
+            }
+            .await;
+            match outcome {
+                Ok(()) => break,
+                Err(ClientError::Http(e)) if failures + 1 < ATTEMPTS => {
+                    failures += 1;
+                    tracing_free_sleep(failures).await;
+                    dec.discard_pending();
+                    let _ = e;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        dec.finish()
+            .map_err(|_| integrity(id, "the body is truncated or extended"))?;
+        out.flush()
+            .map_err(|e| ClientError::Usage(format!("writing the output: {e}")))?;
+        Ok(written)
+    }
+
+    /// Renames an item (new sealed metadata; the body is untouched).
+    pub async fn rename(&self, access: &SecretString, item: &VaultItem, name: &str) -> Result<()> {
+        let opened = item.content()?;
+        let mut metadata = opened.metadata.clone();
+        metadata.name = name.to_owned();
+        metadata.modified = now();
+        let req = UpdateMetadataRequest {
+            metadata: metadata.seal(&opened.key, &item.id)?,
+        };
+        self.call_empty(
+            Method::PUT,
+            &format!("/items/{}/metadata", item.id),
+            Some(access),
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Deletes an item.
+    pub async fn delete_item(&self, access: &SecretString, id: &str) -> Result<()> {
+        self.call_empty::<()>(Method::DELETE, &format!("/items/{id}"), Some(access), None)
+            .await
+    }
+}
+
+async fn tracing_free_sleep(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+}
+
+/// Encrypts `reader` into parts sent to `tx`; checks a sized reader gave all it promised.
+fn produce<R: Read>(
+    enc: &Encryptor,
+    reader: Counting<R>,
+    tx: &tokio::sync::mpsc::Sender<Result<Vec<u8>>>,
+    expect: Option<u64>,
+) -> Result<()> {
+    let count = reader.count.clone();
+    let r = stream::encrypt_parts(enc, reader, MAX_CHUNKS_PER_PART, |part| {
+        tx.blocking_send(Ok(part))
+            .map_err(|_| cofre_core::Error::Usage("upload stopped"))
+    });
+    match r {
+        Ok(_) => {
+            let got = count.load(std::sync::atomic::Ordering::Relaxed);
+            if expect.is_some_and(|n| n != got) {
+                return Err(ClientError::Usage(format!(
+                    "the input changed size while it was being read ({got} bytes, expected {})",
+                    expect.unwrap_or(0)
+                )));
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends a spooled ciphertext file in parts.
+fn replay(mut spool: std::fs::File, tx: &tokio::sync::mpsc::Sender<Result<Vec<u8>>>) -> Result<()> {
+    use std::io::Seek as _;
+    spool.seek(std::io::SeekFrom::Start(0))?;
+    let part = MAX_CHUNKS_PER_PART * ((1 << stream::DEFAULT_CHUNK_LOG2) + stream::CHUNK_OVERHEAD);
+    loop {
+        let mut buf = Vec::with_capacity(part);
+        let n = (&mut spool).take(part as u64).read_to_end(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if tx.blocking_send(Ok(buf)).is_err() {
+            return Ok(());
+        }
+    }
+}

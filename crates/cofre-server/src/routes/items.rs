@@ -1,0 +1,492 @@
+//! The vault's items: resumable uploads of ciphertext, commit, listing, download with
+//! ranges, rename (new sealed metadata) and delete. Every route looks the item up by
+//! id *and* owner, so another account's item answers 404 exactly like a missing one.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use cofre_api::vault::{
+    BodyOffset, CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage,
+    ItemsQuery, UpdateMetadataRequest, UploadStatus, Usage,
+};
+use cofre_core::format::stream;
+use futures_util::TryStreamExt as _;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use crate::auth::AuthSession;
+use crate::blobs::valid_key;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use crate::store::items::{CreateItemError, ItemRow, NewUpload};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/items", get(list).post(create))
+        .route("/items/usage", get(usage))
+        .route("/items/{id}", get(get_item).delete(delete_item))
+        .route("/items/{id}/upload", get(upload_status))
+        .route("/items/{id}/body", get(download).put(upload_part))
+        .route("/items/{id}/commit", post(commit))
+        .route("/items/{id}/metadata", put(set_metadata))
+}
+
+fn to_item(row: ItemRow) -> Item {
+    Item {
+        id: row.id,
+        owner: row.owner,
+        size: row.size,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        metadata: row.metadata.unwrap_or_default(),
+        wrapped_key: row.wrapped_key.unwrap_or_default(),
+    }
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+/// The caller's item `id` in the given state; anything else is 404.
+async fn owned(
+    app: &AppState,
+    s: &AuthSession,
+    id: &str,
+    committed: bool,
+) -> Result<ItemRow, ApiError> {
+    if !valid_key(id) {
+        return Err(ApiError::NotFound);
+    }
+    match app.store.item(&s.user.id, id).await? {
+        Some(row) if row.committed == committed => {
+            if !committed && row.expires_at < crate::clock::now() {
+                return Err(ApiError::NotFound);
+            }
+            Ok(row)
+        }
+        Some(_) if !committed => Err(ApiError::Conflict("the item is already committed".into())),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// One writer per upload at a time: held while a part is written or committed.
+struct Busy {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Busy {
+    fn take(app: &AppState, id: &str) -> Result<Self, ApiError> {
+        let mut set = app
+            .uploads_busy
+            .lock()
+            .map_err(|_| ApiError::internal("upload lock poisoned"))?;
+        if !set.insert(id.to_owned()) {
+            return Err(ApiError::Conflict(
+                "another request is writing this upload".into(),
+            ));
+        }
+        Ok(Self {
+            set: app.uploads_busy.clone(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/items",
+    tag = "items",
+    summary = "Start an upload: a new item id and the body's encoded length",
+    request_body = CreateItemRequest,
+    responses((status = 201, description = "Created", body = CreateItemResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn create(
+    State(app): State<AppState>,
+    s: AuthSession,
+    ApiJson(req): ApiJson<CreateItemRequest>,
+) -> Result<(StatusCode, Json<CreateItemResponse>), ApiError> {
+    if !valid_key(&req.id) {
+        return Err(ApiError::BadRequest(
+            "id must be 32 lowercase hex digits (128 random bits)".into(),
+        ));
+    }
+    if req.size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
+        return Err(ApiError::BadRequest(
+            "size is shorter than any encrypted stream".into(),
+        ));
+    }
+    let max = app.config.max_item_bytes;
+    if req.size > max {
+        return Err(ApiError::ItemTooLarge { max });
+    }
+    let now = crate::clock::now();
+    let expires_at = now + app.config.upload_expiry_secs;
+    let quota = app.config.quota_bytes;
+    match app
+        .store
+        .create_upload(&NewUpload {
+            id: &req.id,
+            owner_id: &s.user.id,
+            size: req.size,
+            now,
+            expires_at,
+            quota,
+        })
+        .await
+    {
+        Ok(()) => {}
+        Err(CreateItemError::Taken) => {
+            return Err(ApiError::Conflict("this item id is taken".into()));
+        }
+        Err(CreateItemError::Quota { used }) => {
+            return Err(ApiError::QuotaExceeded {
+                used,
+                quota,
+                needed: req.size,
+            });
+        }
+        Err(CreateItemError::Store(e)) => return Err(e.into()),
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateItemResponse {
+            id: req.id,
+            max_part_bytes: app.config.max_part_bytes,
+            expires_at,
+        }),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}/upload",
+    tag = "items",
+    summary = "How much of an upload arrived",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 200, description = "OK", body = UploadStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn upload_status(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+) -> Result<Json<UploadStatus>, ApiError> {
+    let row = owned(&app, &s, &id, false).await?;
+    Ok(Json(UploadStatus {
+        received: app.blobs.upload_len(&id).await?,
+        size: row.size,
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/items/{id}/body",
+    tag = "items",
+    summary = "Write a part of the encoded body at an offset (resumable)",
+    params(("id" = String, Path, description = "Item id"), ("offset" = u64, Query, description = "Where the part starts (at most the bytes received)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "OK", body = UploadStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn upload_part(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+    q: Result<Query<BodyOffset>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<UploadStatus>, ApiError> {
+    let q = query(q)?;
+    let row = owned(&app, &s, &id, false).await?;
+    let max_part = app.config.max_part_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_part || q.offset.saturating_add(n) > row.size) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let _busy = Busy::take(&app, &id)?;
+    let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+    let reader = std::pin::pin!(reader);
+    let received = app
+        .blobs
+        .write_part(&id, q.offset, reader, row.size, max_part)
+        .await?;
+    Ok(Json(UploadStatus {
+        received,
+        size: row.size,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/commit",
+    tag = "items",
+    summary = "Finish an upload: sealed metadata and wrapped key; the item becomes visible",
+    params(("id" = String, Path, description = "Item id")),
+    request_body = CommitItemRequest,
+    responses((status = 200, description = "OK", body = Item), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn commit(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CommitItemRequest>,
+) -> Result<Json<Item>, ApiError> {
+    let row = owned(&app, &s, &id, false).await?;
+    let _busy = Busy::take(&app, &id)?;
+    let mut received = app.blobs.upload_len(&id).await?;
+    if received == 0 {
+        // A commit retried after the blob was finished but before the database said so.
+        if let Ok((_, len)) = app.blobs.open(&id, 0).await {
+            received = len;
+        }
+    }
+    if received != row.size {
+        return Err(ApiError::UploadIncomplete {
+            received,
+            size: row.size,
+        });
+    }
+    app.blobs.finish(&id).await?;
+    let metadata = req.metadata.to_text();
+    let wrapped_key = req.wrapped_key.to_text();
+    let now = crate::clock::now();
+    if !app
+        .store
+        .commit_item(&s.user.id, &id, &metadata, &wrapped_key, now)
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    let row = app
+        .store
+        .item(&s.user.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(to_item(row)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items",
+    tag = "items",
+    summary = "The caller's items, oldest first, a page at a time",
+    params(("after" = Option<String>, Query, description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, description = "Page size (1..=1000, default 200)")),
+    responses((status = 200, description = "OK", body = ItemPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn list(
+    State(app): State<AppState>,
+    s: AuthSession,
+    q: Result<Query<ItemsQuery>, QueryRejection>,
+) -> Result<Json<ItemPage>, ApiError> {
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let after = match &q.after {
+        None => None,
+        Some(c) => Some(parse_cursor(c)?),
+    };
+    let rows = app
+        .store
+        .list_items(
+            &s.user.id,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            limit,
+        )
+        .await?;
+    let next = if rows.len() == limit as usize {
+        rows.last().map(|r| format!("{}.{}", r.created_at, r.id))
+    } else {
+        None
+    };
+    Ok(Json(ItemPage {
+        items: rows.into_iter().map(to_item).collect(),
+        next,
+    }))
+}
+
+fn parse_cursor(c: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::BadRequest("invalid cursor".into());
+    let (t, id) = c.split_once('.').ok_or_else(bad)?;
+    let t = t.parse::<i64>().map_err(|_| bad())?;
+    if !valid_key(id) {
+        return Err(bad());
+    }
+    Ok((t, id.to_owned()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/usage",
+    tag = "items",
+    summary = "Storage used and the quota",
+    responses((status = 200, description = "OK", body = Usage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn usage(
+    State(app): State<AppState>,
+    s: AuthSession,
+) -> Result<Json<Usage>, ApiError> {
+    let (used, items) = app.store.usage(&s.user.id).await?;
+    Ok(Json(Usage {
+        used,
+        quota: app.config.quota_bytes,
+        items,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}",
+    tag = "items",
+    summary = "One item",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 200, description = "OK", body = Item), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn get_item(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+) -> Result<Json<Item>, ApiError> {
+    Ok(Json(to_item(owned(&app, &s, &id, true).await?)))
+}
+
+/// The start offset of a `Range: bytes=N-` header (the only form served).
+fn range_start(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(v) = headers.get(header::RANGE) else {
+        return Ok(None);
+    };
+    let bad = || ApiError::BadRequest("only Range: bytes=N- is supported".into());
+    let v = v.to_str().map_err(|_| bad())?;
+    let n = v
+        .strip_prefix("bytes=")
+        .and_then(|r| r.strip_suffix('-'))
+        .ok_or_else(bad)?;
+    n.parse::<u64>().map(Some).map_err(|_| bad())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}/body",
+    tag = "items",
+    summary = "The encoded body (supports Range: bytes=N-)",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 200, description = "The body", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "From the requested offset"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn download(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    owned(&app, &s, &id, true).await?;
+    let start = range_start(&headers)?;
+    let (reader, len) = app.blobs.open(&id, start.unwrap_or(0)).await?;
+    let from = start.unwrap_or(0);
+    if from > len {
+        return Err(ApiError::BadRequest(format!(
+            "range starts past the end ({len} bytes)"
+        )));
+    }
+    let mut resp =
+        Body::from_stream(ReaderStream::with_capacity(reader, 256 * 1024)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len - from));
+    if start.is_some() {
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let range = if len == 0 || from == len {
+            format!("bytes */{len}")
+        } else {
+            format!("bytes {from}-{}/{len}", len - 1)
+        };
+        if let Ok(v) = HeaderValue::from_str(&range) {
+            resp.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(resp)
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/items/{id}/metadata",
+    tag = "items",
+    summary = "Replace the sealed metadata (rename)",
+    params(("id" = String, Path, description = "Item id")),
+    request_body = UpdateMetadataRequest,
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn set_metadata(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateMetadataRequest>,
+) -> Result<StatusCode, ApiError> {
+    owned(&app, &s, &id, true).await?;
+    if !app
+        .store
+        .set_item_metadata(
+            &s.user.id,
+            &id,
+            &req.metadata.to_text(),
+            crate::clock::now(),
+        )
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/items/{id}",
+    tag = "items",
+    summary = "Delete an item (or abandon an upload)",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn delete_item(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !valid_key(&id) || !app.store.delete_item(&s.user.id, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    // The row is gone, so the item is; if removing the bytes fails, the cleanup pass
+    // removes them later.
+    if let Err(e) = app.blobs.delete(&id).await {
+        tracing::warn!(error = %e, "could not remove a deleted item's blob; cleanup will");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,273 @@
+//! Items: ownership, state (upload or committed), sizes, and the sealed metadata and
+//! wrapped key as text. Every query names the owner, so another account's item is
+//! indistinguishable from a missing one.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{StoreError, StoreResult, optional};
+
+/// An item row.
+#[derive(Clone, Debug)]
+pub struct ItemRow {
+    /// Id (32 hex digits, chosen by the client).
+    pub id: String,
+    /// The owner's account id.
+    pub owner_id: String,
+    /// The owner's username.
+    pub owner: String,
+    /// Whether the upload was committed (the item is visible).
+    pub committed: bool,
+    /// Encoded body length.
+    pub size: u64,
+    /// Sealed metadata, base64url (set at commit).
+    pub metadata: Option<String>,
+    /// The owner's wrapped item key, base64url (set at commit).
+    pub wrapped_key: Option<String>,
+    /// Commit time (upload start until then).
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// When an uncommitted upload expires.
+    pub expires_at: i64,
+}
+
+/// A new upload.
+pub struct NewUpload<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Owner.
+    pub owner_id: &'a str,
+    /// Declared encoded length.
+    pub size: u64,
+    /// Now.
+    pub now: i64,
+    /// Expiry of the upload.
+    pub expires_at: i64,
+    /// The owner's quota.
+    pub quota: u64,
+}
+
+/// Why an upload could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateItemError {
+    /// The id exists.
+    #[error("item id taken")]
+    Taken,
+    /// Over quota.
+    #[error("quota exceeded")]
+    Quota {
+        /// Bytes used before this item.
+        used: u64,
+    },
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const COLUMNS: &str = "i.id, i.owner_id, u.username, i.committed, i.size, i.metadata, \
+                       i.wrapped_key, i.created_at, i.updated_at, i.expires_at";
+
+fn to_u64(v: i64, what: &'static str) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt {
+        what,
+        reason: v.to_string(),
+    })
+}
+
+fn to_i64(v: u64) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt {
+        what: "size",
+        reason: "over 2^63".into(),
+    })
+}
+
+fn from_row(row: &AnyRow) -> StoreResult<ItemRow> {
+    Ok(ItemRow {
+        id: row.try_get("id")?,
+        owner_id: row.try_get("owner_id")?,
+        owner: row.try_get("username")?,
+        committed: row.try_get::<i64, _>("committed")? != 0,
+        size: to_u64(row.try_get("size")?, "item size")?,
+        metadata: row.try_get("metadata")?,
+        wrapped_key: row.try_get("wrapped_key")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+impl super::Store {
+    /// Bytes an account uses (committed items and uploads in progress) and how many
+    /// committed items it has.
+    pub async fn usage(&self, owner_id: &str) -> StoreResult<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(size), 0) AS used, \
+                    COALESCE(SUM(committed), 0) AS items \
+             FROM items WHERE owner_id = $1",
+        )
+        .bind(owner_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((
+            to_u64(row.try_get("used")?, "usage")?,
+            to_u64(row.try_get("items")?, "item count")?,
+        ))
+    }
+
+    /// Starts an upload if the owner stays within the quota. The quota check and the
+    /// insert are one statement, so concurrent uploads cannot both squeeze in.
+    pub async fn create_upload(&self, u: &NewUpload<'_>) -> Result<(), CreateItemError> {
+        let size = to_i64(u.size)?;
+        let quota = to_i64(u.quota)?;
+        let inserted = sqlx::query(
+            "INSERT INTO items (id, owner_id, committed, size, created_at, updated_at, expires_at) \
+             SELECT $1, $2, 0, $3, $4, $4, $5 \
+             WHERE (SELECT COALESCE(SUM(size), 0) FROM items WHERE owner_id = $2) + $3 <= $6",
+        )
+        .bind(u.id)
+        .bind(u.owner_id)
+        .bind(size)
+        .bind(u.now)
+        .bind(u.expires_at)
+        .bind(quota)
+        .execute(self.pool())
+        .await;
+        match inserted {
+            Ok(r) if r.rows_affected() == 1 => Ok(()),
+            Ok(_) => Err(CreateItemError::Quota {
+                used: self.usage(u.owner_id).await?.0,
+            }),
+            Err(e) if super::is_unique_violation(&e) => Err(CreateItemError::Taken),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    /// An item of `owner_id` (committed or not).
+    pub async fn item(&self, owner_id: &str, id: &str) -> StoreResult<Option<ItemRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i JOIN users u ON u.id = i.owner_id \
+             WHERE i.id = $1 AND i.owner_id = $2"
+        );
+        let row = optional(
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(owner_id)
+                .fetch_one(self.pool())
+                .await,
+        )?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Marks an upload committed with its sealed metadata and wrapped key. Returns
+    /// false when there is no such uncommitted upload of `owner_id`.
+    pub async fn commit_item(
+        &self,
+        owner_id: &str,
+        id: &str,
+        metadata: &str,
+        wrapped_key: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE items SET committed = 1, metadata = $3, wrapped_key = $4, \
+                              created_at = $5, updated_at = $5 \
+             WHERE id = $1 AND owner_id = $2 AND committed = 0",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .bind(metadata)
+        .bind(wrapped_key)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Replaces a committed item's sealed metadata (rename).
+    pub async fn set_item_metadata(
+        &self,
+        owner_id: &str,
+        id: &str,
+        metadata: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE items SET metadata = $3, updated_at = $4 \
+             WHERE id = $1 AND owner_id = $2 AND committed = 1",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .bind(metadata)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Deletes an item of `owner_id`; false when there is none.
+    pub async fn delete_item(&self, owner_id: &str, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM items WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner_id)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// A page of committed items of `owner_id`, oldest first, after the cursor
+    /// `(created_at, id)`.
+    pub async fn list_items(
+        &self,
+        owner_id: &str,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> StoreResult<Vec<ItemRow>> {
+        let (t, id) = after.unwrap_or((i64::MIN, ""));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i JOIN users u ON u.id = i.owner_id \
+             WHERE i.owner_id = $1 AND i.committed = 1 \
+               AND (i.created_at > $2 OR (i.created_at = $2 AND i.id > $3)) \
+             ORDER BY i.created_at, i.id LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner_id)
+            .bind(t)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Ids of uploads that expired before `now`.
+    pub async fn expired_uploads(&self, now: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM items WHERE committed = 0 AND expires_at < $1")
+            .bind(now)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Deletes an upload if it is still uncommitted.
+    pub async fn delete_upload(&self, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM items WHERE id = $1 AND committed = 0")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Whether any item row (committed or not) has this id.
+    pub async fn item_exists(&self, id: &str) -> StoreResult<bool> {
+        Ok(optional(
+            sqlx::query("SELECT 1 AS one FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await,
+        )?
+        .is_some())
+    }
+}
