@@ -173,6 +173,21 @@ pub enum ServerTask {
     /// Create an administrator account directly in the data directory (keys are made
     /// here, as a client would; the password never leaves this process).
     CreateAdmin(CreateAdminArgs),
+    /// Run the cleanup pass now: remove unfinished uploads older than
+    /// `--uploads-older-than` seconds and blobs that belong to no item.
+    Cleanup(CleanupArgs),
+}
+
+/// `cofre server cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Remove unfinished uploads started more than this many seconds ago (default: the
+    /// server's upload expiry, 24 hours). `0` removes every unfinished upload.
+    #[arg(long)]
+    pub uploads_older_than: Option<i64>,
+    /// Data directory.
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
 }
 
 /// `cofre server create-admin`.

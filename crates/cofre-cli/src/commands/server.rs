@@ -13,7 +13,8 @@ use cofre_client::api::auth::RegisterRequest;
 use cofre_client::core::keys::UnlockedKeys;
 
 use crate::cli::{
-    AuditTask, CreateAdminArgs, LogFormat, Registration, ServerArgs, ServerCommand, ServerTask,
+    AuditTask, CleanupArgs, CreateAdminArgs, LogFormat, Registration, ServerArgs, ServerCommand,
+    ServerTask,
 };
 
 /// Runs `cofre server` (or one of its tasks).
@@ -27,6 +28,7 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
             Ok(())
         }
         Some(ServerTask::CreateAdmin(a)) => runtime()?.block_on(create_admin(a)),
+        Some(ServerTask::Cleanup(a)) => runtime()?.block_on(cleanup(a)),
         Some(ServerTask::Audit(AuditTask::Verify(d))) => runtime()?.block_on(async {
             let db = d.data.join("cofre.db");
             if !db.exists() {
@@ -46,6 +48,28 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
             }
         }),
     }
+}
+
+/// `cofre server cleanup`: one cleanup pass on a data directory.
+async fn cleanup(a: CleanupArgs) -> anyhow::Result<()> {
+    if !a.data.join("cofre.db").exists() {
+        bail!("no database in {}", a.data.display());
+    }
+    let config = ServerConfig::new(a.data.clone(), "127.0.0.1:0".parse()?);
+    let expiry = config.upload_expiry_secs;
+    let (state, _) = cofre_server::app::open(config).await?;
+    // An upload expires `expiry` seconds after it starts, and the pass removes those
+    // whose expiry is before the cutoff: uploads started at or before now - N.
+    let older_than = a.uploads_older_than.unwrap_or(expiry).max(0);
+    let cutoff = cofre_server::clock::now() + expiry - older_than + 1;
+    let removed = cofre_server::cleanup::run_once(&state, cutoff).await;
+    state.store.close().await;
+    let removed = removed?;
+    println!(
+        "cleanup: removed {} unfinished upload(s) and {} orphaned blob(s)",
+        removed.expired_uploads, removed.orphans
+    );
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

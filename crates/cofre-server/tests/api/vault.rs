@@ -615,3 +615,140 @@ async fn cleanup_removes_abandoned_uploads_and_orphans_but_nothing_committed() {
     f.read_to_end(&mut buf).unwrap();
     assert_eq!(buf.len() as u64, kept.encoded_size);
 }
+
+/// A TCP proxy in front of the server that cuts the connection once after a number of
+/// bytes in each direction, and remembers whether a ranged request went through.
+struct CuttingProxy {
+    url: String,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ranged: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    up_after: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    down_after: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl CuttingProxy {
+    async fn start(target: &str) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let target = target.trim_start_matches("http://").to_owned();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let ranged = Arc::new(AtomicBool::new(false));
+        let up_after = Arc::new(AtomicI64::new(i64::MAX));
+        let down_after = Arc::new(AtomicI64::new(i64::MAX));
+        let (c, r, u, d) = (
+            cuts.clone(),
+            ranged.clone(),
+            up_after.clone(),
+            down_after.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                let server = tokio::net::TcpStream::connect(&target).await.unwrap();
+                let (c, r, u, d) = (c.clone(), r.clone(), u.clone(), d.clone());
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    // Copies one direction, counting down its budget; a budget crossing
+                    // zero cuts the connection (both directions) once.
+                    async fn pump(
+                        from: &mut tokio::net::tcp::OwnedReadHalf,
+                        to: &mut tokio::net::tcp::OwnedWriteHalf,
+                        budget: &AtomicI64,
+                        cuts: &AtomicUsize,
+                        ranged: Option<&AtomicBool>,
+                    ) {
+                        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match from.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if let Some(flag) = ranged
+                                && String::from_utf8_lossy(&buf[..n])
+                                    .to_ascii_lowercase()
+                                    .contains("range: bytes=")
+                            {
+                                flag.store(true, Ordering::SeqCst);
+                            }
+                            let left = budget.fetch_sub(n as i64, Ordering::SeqCst);
+                            if left > 0 && left <= n as i64 {
+                                cuts.fetch_add(1, Ordering::SeqCst);
+                                return;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    tokio::select! {
+                        () = pump(&mut cr, &mut sw, &u, &c, Some(&r)) => {}
+                        () = pump(&mut sr, &mut cw, &d, &c, None) => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            cuts,
+            ranged,
+            up_after,
+            down_after,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_and_downloads_resume_after_the_connection_drops() {
+    use std::sync::atomic::Ordering;
+    let s = start(|_| {}).await;
+    let l = user(&s, "alice").await;
+    let proxy = CuttingProxy::start(&s.base).await;
+    let client = cofre_client::Client::new(&proxy.url).unwrap();
+    let t = &l.tokens.access_token;
+    let bytes = data(20 << 20, 9);
+
+    // The connection dies in the middle of the second part (8 MiB parts).
+    proxy.up_after.store(12 << 20, Ordering::SeqCst);
+    let item = client
+        .upload(
+            t,
+            &l.keys,
+            file("big.bin"),
+            Source::Bytes(bytes.clone()),
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the upload was cut once"
+    );
+
+    // And the download dies after 5 MiB; it resumes with a range from the last
+    // verified chunk.
+    proxy.down_after.store(5 << 20, Ordering::SeqCst);
+    let opened = client.item(t, &l.keys, &item.id).await.unwrap();
+    let mut out = Vec::new();
+    let n = client
+        .download(t, &opened, &mut out, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        2,
+        "the download was cut once"
+    );
+    assert!(
+        proxy.ranged.load(Ordering::SeqCst),
+        "resumed with a Range request"
+    );
+    assert_eq!(n, bytes.len() as u64);
+    assert!(out == bytes, "resumed download differs");
+    // Directly from the server, too.
+    assert!(fetch(&s, &l, &item.id).await.unwrap() == bytes);
+}
