@@ -2,10 +2,11 @@
 """An independent reader of cofre's formats, written from docs/FORMAT.md alone.
 
 It implements the readers of docs/FORMAT.md (sealed box, wrapped key, signature, stream
-with the look-ahead reader, key hierarchy, text form) with Python's `cryptography`
-package, and checks every vector in this folder: positive vectors must decode to the
-stored values (and the deterministic ones must re-encode byte for byte), negative
-vectors must be rejected with the stored error class (FORMAT.md, section 2.3).
+with the look-ahead reader, key hierarchy, vault item metadata, text form) with
+Python's `cryptography` package, and checks every vector in this folder: positive
+vectors must decode to the stored values (and the deterministic ones must re-encode
+byte for byte), negative vectors must be rejected with the stored error class
+(FORMAT.md, section 2.3).
 
 Argon2id comes from `cryptography` when it has it (version 44 and later), otherwise
 from `argon2-cffi`'s low-level API.
@@ -569,6 +570,66 @@ def unlock(account, user_key_box, wrapping_key, context):
 
 
 # ------------------------------------------------------------------------------------
+# Section 9.8: vault items
+# ------------------------------------------------------------------------------------
+
+CTX_ITEM_META_PREFIX = b"cofre/v1/item-meta/"
+CTX_ITEM_BODY_PREFIX = b"cofre/v1/item-body/"
+ITEM_MEMBERS = ("kind", "name", "content_type", "size", "created", "modified")
+MAX_METADATA_LEN = 8192
+
+
+def item_contexts(item_id):
+    """The item key, metadata and body contexts: a prefix, then the id's 32 ASCII bytes."""
+    if len(item_id) != 32 or any(c not in "0123456789abcdef" for c in item_id):
+        raise ValueError("an item id is 32 lowercase hexadecimal characters")
+    raw = item_id.encode("ascii")
+    return CTX_ITEM_KEY_PREFIX + raw, CTX_ITEM_META_PREFIX + raw, CTX_ITEM_BODY_PREFIX + raw
+
+
+def _unicode_string(value):
+    """A JSON string of Unicode scalar values (an escaped lone surrogate is not one)."""
+    return type(value) is str and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+def parse_item_metadata(plain):
+    """9.8, after the sealed box opened: at most 8,192 bytes of UTF-8, one JSON object
+    with exactly the six members, each of its type. Any failure is *malformed*."""
+    if len(plain) > MAX_METADATA_LEN:
+        raise Reject("malformed", "longer than 8,192 bytes")
+    try:
+        obj = json.loads(
+            plain.decode("utf-8"),
+            object_pairs_hook=_members, parse_float=_no_float, parse_constant=_no_float,
+        )
+    except (ValueError, RecursionError, Reject) as e:  # not UTF-8 or not JSON, duplicates
+        raise Reject("malformed", f"not the metadata JSON: {e}") from e
+    if not isinstance(obj, dict) or set(obj) != set(ITEM_MEMBERS):
+        raise Reject("malformed", "not exactly the members of 9.8")
+    if type(obj["kind"]) is not str or obj["kind"] not in ("note", "file"):
+        raise Reject("malformed", "kind")
+    name = obj["name"]
+    if not _unicode_string(name) or not 1 <= len(name) <= 1024:
+        raise Reject("malformed", "name is not 1 to 1,024 Unicode scalar values")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise Reject("malformed", "control character in the name")
+    ct = obj["content_type"]
+    if not _unicode_string(ct) or len(ct.encode("utf-8")) > 255:
+        raise Reject("malformed", "content_type is not a string of at most 255 bytes")
+    if type(obj["size"]) is not int or not 0 <= obj["size"] <= 2**64 - 1:
+        raise Reject("malformed", "size")
+    if type(obj["created"]) is not int or type(obj["modified"]) is not int:
+        raise Reject("malformed", "times are not integers")
+    return obj
+
+
+def write_item_metadata(members):
+    """How cofre writes metadata: the members in the order of 9.8, no white space."""
+    ordered = {name: members[name] for name in ITEM_MEMBERS}
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# ------------------------------------------------------------------------------------
 # Checking the vectors
 # ------------------------------------------------------------------------------------
 
@@ -823,6 +884,85 @@ def check_key_hierarchy(ck, rsa_key):
     ck.run("account JSON: unlock with the password and with the recovery key", account)
 
 
+def check_vault_item(ck, rsa_key):
+    v = load("vault_item.json")
+    sk, spki, pub = rsa_key["sk"], rsa_key["spki"], rsa_key["pub"]
+    item_key = h(v["item_key"])
+    key_ctx, meta_ctx, body_ctx = item_contexts(v["item_id"])
+
+    def contexts():
+        assert len(item_key) == 64
+        for name, ctx in (("item_key", key_ctx), ("metadata", meta_ctx), ("body", body_ctx)):
+            c = v["contexts"][name]
+            assert h(c["hex"]) == ctx == c["ascii"].encode("ascii"), name
+
+    ck.run("vault item: contexts", contexts)
+
+    m, b = v["metadata"], v["body"]
+
+    def metadata():
+        enc = h(m["encoding"])
+        assert text_decode(m["text"]) == enc and text_encode(enc) == m["text"]
+        plain = open_sealed(item_key, meta_ctx, enc)
+        assert plain == m["metadata_json"].encode("utf-8")
+        members = parse_item_metadata(plain)
+        assert members == m["members"]
+        assert write_item_metadata(members) == plain, "cofre's writing form"
+        assert seal(item_key, meta_ctx, plain, h(m["iv"])) == enc
+        assert members["size"] == len(h(b["plaintext"]))
+
+    ck.run("vault item: metadata", metadata)
+
+    def body():
+        enc, pt, log2c, nonce = h(b["encoding"]), h(b["plaintext"]), b["chunk_log2"], h(b["nonce"])
+        header = bytes([0x04, 0x01, 0x01, log2c]) + nonce
+        assert 10 <= log2c <= 20 and enc[:20] == header == h(b["header"])
+        assert stream_info(header, body_ctx) == h(b["hkdf_info"])
+        assert stream_keys(item_key, header, body_ctx) == (h(b["stream_enc_key"]), h(b["stream_mac_key"]))
+        assert decrypt_stream_all(item_key, body_ctx, enc) == pt
+        ivs = [h(ch["iv"]) for ch in b["chunks"]]
+        assert encrypt_stream(item_key, body_ctx, log2c, nonce, pt, ivs) == enc
+
+    ck.run("vault item: body", body)
+    for w in v["wrapped_keys"]:
+        def wrapped(w=w):
+            enc = h(w["encoding"])
+            assert text_decode(w["text"]) == enc and enc[3:19] == key_id(spki) == h(w["key_id"])
+            assert wrap_label(key_id(spki), key_ctx) == h(w["label"])
+            assert unwrap(sk, key_ctx, enc) == item_key
+            fresh = wrap(pub, spki, item_key, key_ctx)
+            assert fresh[:19] == enc[:19] and len(fresh) == len(enc) and fresh != enc
+            assert unwrap(sk, key_ctx, fresh) == item_key
+
+        ck.run("vault item: " + w["description"], wrapped)
+
+    for c in v["metadata_accepted"]:
+        def accepted(c=c):
+            _, ctx, _ = item_contexts(c["item_id"])
+            enc, plain = h(c["encoding"]), c["metadata_json"].encode("utf-8")
+            assert open_sealed(item_key, ctx, enc) == plain
+            assert seal(item_key, ctx, plain, h(c["iv"])) == enc
+            assert parse_item_metadata(plain) == c["members"]
+
+        ck.run("vault item metadata accepted: " + c["description"], accepted)
+
+    def open_metadata(n):
+        _, ctx, _ = item_contexts(n["item_id"])
+        enc = h(n["encoding"])
+        if "metadata_json" in n:  # an authentic box: only its JSON is refused
+            assert seal(item_key, ctx, n["metadata_json"].encode("utf-8"), h(n["iv"])) == enc
+        return parse_item_metadata(open_sealed(item_key, ctx, enc))
+
+    for n in v["metadata_negative"]:
+        ck.reject(n, open_metadata, n)
+    for n in v["body_negative"]:
+        _, _, ctx = item_contexts(n["item_id"])
+        ck.reject(n, lambda n=n, ctx=ctx: decrypt_stream_all(item_key, ctx, h(n["encoding"])))
+    for n in v["wrapped_key_negative"]:
+        ctx, _, _ = item_contexts(n["item_id"])
+        ck.reject(n, lambda n=n, ctx=ctx: unwrap(sk, ctx, h(n["encoding"])))
+
+
 def main():
     ck = Checker()
     check_sealed_boxes(ck)
@@ -832,6 +972,7 @@ def main():
         check_wrapped_keys(ck, rsa_key)
         check_signatures(ck, rsa_key)
         check_key_hierarchy(ck, rsa_key)
+        check_vault_item(ck, rsa_key)
     argon = "cryptography" if _CryptographyArgon2id is not None else "argon2-cffi"
     print(f"check_vectors.py: {ck.passed} passed, {ck.failed} failed (Argon2id from {argon})")
     return 1 if ck.failed or not rsa_key else 0

@@ -12,27 +12,41 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::format::SealedBox;
-use crate::keys::ItemKey;
+use crate::format::{SealedBox, Signature, WrappedKey};
+use crate::keys::{ItemKey, PrivateKey, PublicKey};
 use crate::{Error, Result};
 
 /// Sealed-box context prefix of an item's metadata; the item id follows.
 pub const CONTEXT_METADATA_PREFIX: &[u8] = b"cofre/v1/item-meta/";
 /// Stream context prefix of an item's body; the item id follows.
 pub const CONTEXT_BODY_PREFIX: &[u8] = b"cofre/v1/item-body/";
+/// Signature context of a share (the owner's statement "this key is for them").
+pub const CONTEXT_SHARE: &[u8] = b"cofre/v1/share";
 /// Largest metadata plaintext (JSON) accepted, in bytes.
 pub const MAX_METADATA_LEN: usize = 8 * 1024;
 /// Longest item name, in characters.
 pub const MAX_NAME_CHARS: usize = 1024;
 
-/// What an item is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What an item is. On the wire exactly the string `"note"` or `"file"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A text message.
     Note,
     /// A file.
     File,
+}
+
+impl<'de> Deserialize<'de> for ItemKind {
+    // Only the string forms: serde's derived enum would also take `{"note":null}`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        match s.as_ref() {
+            "note" => Ok(Self::Note),
+            "file" => Ok(Self::File),
+            other => Err(serde::de::Error::unknown_variant(other, &["note", "file"])),
+        }
+    }
 }
 
 /// An item's metadata, encrypted under its item key. Times are Unix seconds set by the
@@ -101,16 +115,87 @@ impl ItemMetadata {
                 reason: "longer than 8 KiB",
             });
         }
-        let meta: Self = serde_json::from_slice(plain.expose()).map_err(|_| Error::Malformed {
+        let malformed = || Error::Malformed {
             what: "item metadata",
             reason: "not the JSON object of FORMAT.md",
-        })?;
+        };
+        // A JSON object, not the array form serde also reads into a struct.
+        let first = plain
+            .expose()
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first != Some(&b'{') {
+            return Err(malformed());
+        }
+        let meta: Self = serde_json::from_slice(plain.expose()).map_err(|_| malformed())?;
         meta.validate().map_err(|_| Error::Malformed {
             what: "item metadata",
             reason: "invalid name or content type",
         })?;
         Ok(meta)
     }
+}
+
+/// The message an owner signs when sharing an item: each field as a 4-byte big-endian
+/// length and its bytes, in this order: item id, owner's username, recipient's
+/// username, the recipient's wrapped key (binary encoding).
+pub fn share_message(item_id: &str, owner: &str, recipient: &str, wrapped: &WrappedKey) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in [
+        item_id.as_bytes(),
+        owner.as_bytes(),
+        recipient.as_bytes(),
+        wrapped.as_bytes(),
+    ] {
+        out.extend_from_slice(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    out
+}
+
+/// Signs a share as its owner.
+pub fn sign_share(
+    owner_key: &PrivateKey,
+    item_id: &str,
+    owner: &str,
+    recipient: &str,
+    wrapped: &WrappedKey,
+) -> Result<Signature> {
+    Signature::sign(
+        owner_key,
+        CONTEXT_SHARE,
+        &share_message(item_id, owner, recipient, wrapped),
+    )
+}
+
+/// Verifies a share's signature under the owner's (pinned) public key.
+pub fn verify_share(
+    signature: &Signature,
+    owner_key: &PublicKey,
+    item_id: &str,
+    owner: &str,
+    recipient: &str,
+    wrapped: &WrappedKey,
+) -> Result<()> {
+    signature.verify(
+        owner_key,
+        CONTEXT_SHARE,
+        &share_message(item_id, owner, recipient, wrapped),
+    )
+}
+
+/// A public key's fingerprint as people compare it: the first 20 bytes of SHA-256 of
+/// the SPKI, lowercase base32 (RFC 4648 alphabet) in 8 groups of 4 joined by spaces.
+pub fn fingerprint_text(key: &PublicKey) -> String {
+    let fp = key.fingerprint();
+    let b32 = data_encoding::BASE32_NOPAD
+        .encode(fp.get(..20).unwrap_or_default())
+        .to_ascii_lowercase();
+    b32.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -142,6 +227,43 @@ mod tests {
             ItemMetadata::open(&sealed, &other, "item-a"),
             Err(Error::Decrypt)
         ));
+    }
+
+    #[test]
+    fn shares_verify_only_with_the_owners_key_and_the_same_fields() {
+        let owner = crate::primitives::rsa::PrivateKey::generate().unwrap();
+        let other = crate::primitives::rsa::PrivateKey::generate().unwrap();
+        let k = ItemKey::generate().unwrap();
+        let w = k
+            .wrap_for(&[other.public_key()], "i1")
+            .unwrap()
+            .pop()
+            .unwrap();
+        let sig = sign_share(&owner, "i1", "alice", "bob", &w).unwrap();
+        verify_share(&sig, owner.public_key(), "i1", "alice", "bob", &w).unwrap();
+        for (id, from, to) in [
+            ("i2", "alice", "bob"),
+            ("i1", "mallory", "bob"),
+            ("i1", "alice", "carol"),
+        ] {
+            assert!(verify_share(&sig, owner.public_key(), id, from, to, &w).is_err());
+        }
+        assert!(verify_share(&sig, other.public_key(), "i1", "alice", "bob", &w).is_err());
+        let w2 = k
+            .wrap_for(&[other.public_key()], "i1")
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(verify_share(&sig, owner.public_key(), "i1", "alice", "bob", &w2).is_err());
+        // Field boundaries are unambiguous.
+        assert_ne!(
+            share_message("ab", "c", "d", &w),
+            share_message("a", "bc", "d", &w)
+        );
+        let text = fingerprint_text(owner.public_key());
+        assert_eq!(text.len(), 39);
+        assert_eq!(text.split(' ').count(), 8);
+        assert_ne!(text, fingerprint_text(other.public_key()));
     }
 
     #[test]

@@ -40,6 +40,7 @@ use crate::primitives::hkdf;
 use crate::primitives::hmac::HmacKey;
 use crate::primitives::rsa::{PrivateKey, PublicKey};
 use crate::secret::{Password, SymmetricKey};
+use crate::vault::{ItemKind, ItemMetadata, MAX_METADATA_LEN, body_context, metadata_context};
 use crate::{Error, Result};
 
 // ---------------------------------------------------------------------------------
@@ -1579,6 +1580,354 @@ fn read_key_hierarchy(v: &Value, sk: &PrivateKey) {
 }
 
 // ---------------------------------------------------------------------------------
+// vault_item.json
+// ---------------------------------------------------------------------------------
+
+const ITEM_NAME: &str = "relat\u{f3}rio mar\u{e7}o.bin";
+/// 2.5 KiB: three chunks of the 1 KiB stream used here (1024, 1024 and 512 bytes).
+const ITEM_BODY_LEN: usize = 2560;
+const ITEM_WRAPPED_FOR: &str = "the item key wrapped for the key of rsa_key.json";
+
+/// A context as ASCII text and as hex.
+fn context_value(ctx: &[u8]) -> Value {
+    json!({"ascii": std::str::from_utf8(ctx).expect("ASCII context"), "hex": hex(ctx)})
+}
+
+fn vault_item_file(sk: &PrivateKey, prev: Option<&Value>) -> Value {
+    let pk = sk.public_key();
+    let key_id = pk.key_id();
+    let item_key = key(0xa1);
+    let item = ItemKey::from_key(item_key.clone());
+    let id = hex(&fixed::<16>(0xb1));
+    let other_id = hex(&fixed::<16>(0xb2));
+    // The specification's contexts: a prefix, then the id's 32 ASCII bytes.
+    let key_ctx = ItemKey::context(&id);
+    let meta_ctx = metadata_context(&id);
+    let body_ctx = body_context(&id);
+    assert_eq!(
+        key_ctx,
+        [&b"cofre/v1/item-key/"[..], id.as_bytes()].concat()
+    );
+    assert_eq!(
+        meta_ctx,
+        [&b"cofre/v1/item-meta/"[..], id.as_bytes()].concat()
+    );
+    assert_eq!(
+        body_ctx,
+        [&b"cofre/v1/item-body/"[..], id.as_bytes()].concat()
+    );
+
+    // The metadata, exactly as cofre writes it: the members in order, no white space.
+    let body = pattern(ITEM_BODY_LEN, 0xe1);
+    let meta = ItemMetadata {
+        kind: ItemKind::File,
+        name: ITEM_NAME.into(),
+        content_type: "application/octet-stream".into(),
+        size: body.len() as u64,
+        created: 1_764_590_400,
+        modified: 1_764_594_000,
+    };
+    let meta_json = serde_json::to_string(&meta).expect("json");
+    assert_eq!(
+        meta_json,
+        format!(
+            r#"{{"kind":"file","name":"{ITEM_NAME}","content_type":"application/octet-stream","size":2560,"created":1764590400,"modified":1764594000}}"#
+        )
+    );
+    let meta_iv = fixed::<16>(0xc1);
+    let meta_box = SealedBox::seal_with_iv(item.key(), &meta_ctx, meta_json.as_bytes(), &meta_iv)
+        .expect("seal");
+    assert_eq!(
+        ItemMetadata::open(&meta_box, &item, &id).expect("opens"),
+        meta
+    );
+    // The production writer (random IV) seals the same plaintext.
+    let written = meta.seal(&item, &id).expect("seal");
+    assert_eq!(
+        written.open(item.key(), &meta_ctx).expect("opens").expose(),
+        meta_json.as_bytes()
+    );
+
+    // The body: a stream of 1 KiB chunks (cofre writes 64 KiB; readers take 10..=20).
+    let nonce = fixed::<16>(0xc2);
+    let (body_enc, chunks) = fixed_stream(item.key(), &body_ctx, &nonce, &body, 0xd0);
+    assert_eq!(chunks.len(), 3);
+    let header = &body_enc[..stream::HEADER_LEN];
+    let okm = stream_okm(item.key(), header, &body_ctx);
+
+    // The item key wrapped for the key of rsa_key.json: randomized, so kept while it
+    // still unwraps.
+    let label = [
+        &[0x02, 0x01, 0x01][..],
+        &key_id,
+        &u32be(key_ctx.len()),
+        &key_ctx,
+    ]
+    .concat();
+    let unwraps = |b: &Vec<u8>| {
+        WrappedKey::from_bytes(b)
+            .and_then(|w| ItemKey::unwrap(&w, sk, &id))
+            .is_ok_and(|k| k.key().expose() == item_key.expose())
+            && sk
+                .oaep_decrypt(&b[19..], &label)
+                .is_ok_and(|p| p.expose() == item_key.expose())
+    };
+    let wrapped = previous(prev, "wrapped_keys", ITEM_WRAPPED_FOR, "encoding")
+        .filter(unwraps)
+        .unwrap_or_else(|| {
+            item.wrap_for(&[pk], &id).expect("wrap")[0]
+                .as_bytes()
+                .to_vec()
+        });
+    assert!(unwraps(&wrapped));
+
+    // Metadata boxes sealed with fixed IVs: authentic, and accepted or refused for
+    // what their JSON says.
+    let sealed_json = |j: &str, seed: u8| {
+        let iv = fixed::<16>(seed);
+        let b = SealedBox::seal_with_iv(item.key(), &meta_ctx, j.as_bytes(), &iv).expect("seal");
+        json!({"item_id": id, "metadata_json": j, "iv": hex(&iv), "encoding": hex(b.as_bytes())})
+    };
+    let padded = |len: usize| format!("{{{}{}", " ".repeat(len - meta_json.len()), &meta_json[1..]);
+    let emoji_name = "\u{1f600}".repeat(1024);
+    let long_type = format!("application/{}x", "\u{e9}".repeat(121));
+    assert_eq!(long_type.len(), 255);
+    let accepted_json = [
+        (
+            "members in another order, with white space",
+            format!(
+                "{{ \"modified\": 1764594000, \"created\": 1764590400, \"size\": 2560,\n  \"content_type\": \"application/octet-stream\", \"name\": \"{ITEM_NAME}\", \"kind\": \"file\" }}\n"
+            ),
+        ),
+        (
+            "a note: size 2^64 - 1, negative times, empty content type",
+            r#"{"kind":"note","name":"n","content_type":"","size":18446744073709551615,"created":-86400,"modified":-1}"#.to_owned(),
+        ),
+        (
+            "name of 1,024 Unicode scalar values outside the BMP (4,096 bytes)",
+            member_json("note", &emoji_name, "text/plain; charset=utf-8"),
+        ),
+        (
+            "name written with escapes: \\u00e9 and a surrogate pair",
+            member_json("file", "caf\\u00e9 \\ud83d\\ude00.txt", "text/plain"),
+        ),
+        (
+            "content_type of 255 bytes (134 characters)",
+            member_json("file", "a.bin", &long_type),
+        ),
+        (
+            "exactly 8,192 bytes (white space after the opening brace)",
+            padded(MAX_METADATA_LEN),
+        ),
+    ];
+    let mut accepted = Vec::new();
+    for (i, (desc, j)) in accepted_json.iter().enumerate() {
+        let mut c = sealed_json(j, 0xc3 + i as u8);
+        let b = SealedBox::from_bytes(&unhex(&c["encoding"])).expect("parse");
+        let m = ItemMetadata::open(&b, &item, &id).unwrap_or_else(|e| panic!("{desc}: {e}"));
+        let obj = c.as_object_mut().expect("object");
+        obj.insert("description".into(), (*desc).into());
+        obj.insert("members".into(), serde_json::to_value(&m).expect("json"));
+        accepted.push(c);
+    }
+
+    let good = |from: &str, to: &str| {
+        assert!(meta_json.contains(from), "{from}");
+        meta_json.replacen(from, to, 1)
+    };
+    let refused_json = [
+        ("unknown member", good("}", r#","folder":"docs"}"#)),
+        (
+            "missing member (modified)",
+            good(r#","modified":1764594000"#, ""),
+        ),
+        (
+            "duplicate member (name, with another value)",
+            good(
+                ",\"content_type\"",
+                ",\"name\":\"other.bin\",\"content_type\"",
+            ),
+        ),
+        (
+            "wrong type: size as a string",
+            good(r#""size":2560"#, r#""size":"2560""#),
+        ),
+        (
+            "size 2^64 (above 2^64 - 1)",
+            good(r#""size":2560"#, r#""size":18446744073709551616"#),
+        ),
+        (
+            "created with a fraction",
+            good(r#""created":1764590400"#, r#""created":1764590400.5"#),
+        ),
+        ("kind \"folder\"", good(r#""file""#, r#""folder""#)),
+        ("empty name", good(ITEM_NAME, "")),
+        (
+            "name with a control character (U+000A, escaped)",
+            good("rio mar", "rio\\nmar"),
+        ),
+        (
+            "name with a C1 control character (U+0085, raw UTF-8)",
+            good("rio mar", "rio\u{85}mar"),
+        ),
+        (
+            "name with an escaped lone surrogate (not a Unicode scalar value)",
+            good(ITEM_NAME, "\\ud800.bin"),
+        ),
+        (
+            "name of 1,025 characters",
+            good(ITEM_NAME, &format!("{}.bin", "x".repeat(1021))),
+        ),
+        (
+            "content_type of 256 bytes (134 characters)",
+            good(
+                "application/octet-stream",
+                &format!("application/{}", "\u{e9}".repeat(122)),
+            ),
+        ),
+        (
+            "8,193 bytes: valid members, one byte of white space too many",
+            padded(MAX_METADATA_LEN + 1),
+        ),
+        (
+            "an array of the member values instead of an object",
+            r#"["file","a.bin","application/octet-stream",2560,1764590400,1764594000]"#.to_owned(),
+        ),
+        (
+            "kind as an object ({\"file\":null}) instead of a string",
+            good(r#""file""#, r#"{"file":null}"#),
+        ),
+    ];
+    let mut metadata_negative = vec![reject(
+        "metadata opened under another item id",
+        "decrypt",
+        json!({"item_id": other_id, "encoding": hex(meta_box.as_bytes())}),
+    )];
+    for (i, (desc, j)) in refused_json.iter().enumerate() {
+        metadata_negative.push(reject(desc, "malformed", sealed_json(j, 0xe0 + i as u8)));
+    }
+
+    json!({
+        "description": "Vault item: one item with a fixed id and item key; its metadata JSON as cofre writes it, sealed under the item key with the metadata context; its body, a stream under the item key with the body context; the item key wrapped (RSA-OAEP, randomized: the stored ciphertext is kept and must keep unwrapping) for the key of rsa_key.json with the item-key context. The body uses 1 KiB chunks (chunk_log2 = 10) to stay short: cofre writes chunk_log2 = 16, readers accept 10..=20. IVs and the nonce are fixed; every other byte is reproduced by the code. Negative: each part opened under another item id, and authentic metadata whose JSON breaks a rule.",
+        "format": "docs/FORMAT.md, section 9.8 (Vault items); sections 5, 6, 8 and 10",
+        "rsa_key": "rsa_key.json",
+        "item_id": id,
+        "item_key": hex(item_key.expose()),
+        "contexts": {
+            "item_key": context_value(&key_ctx),
+            "metadata": context_value(&meta_ctx),
+            "body": context_value(&body_ctx),
+        },
+        "metadata": {
+            "members": serde_json::to_value(&meta).expect("json"),
+            "metadata_json": meta_json, "iv": hex(&meta_iv),
+            "encoding": hex(meta_box.as_bytes()), "text": meta_box.to_text(),
+        },
+        "body": {
+            "chunk_log2": ST_LOG2, "nonce": hex(&nonce), "header": hex(header),
+            "hkdf_info": hex(&stream_info(header, &body_ctx)),
+            "stream_enc_key": hex(&okm[..32]), "stream_mac_key": hex(&okm[32..]),
+            "chunks": chunks, "plaintext": hex(&body), "encoding": hex(&body_enc),
+        },
+        "wrapped_keys": [{
+            "description": ITEM_WRAPPED_FOR, "key_id": hex(&key_id), "label": hex(&label),
+            "encoding": hex(&wrapped), "text": b64(&wrapped),
+        }],
+        "metadata_accepted": accepted,
+        "metadata_negative": metadata_negative,
+        "body_negative": [reject(
+            "body opened under another item id",
+            "decrypt",
+            json!({"item_id": other_id, "encoding": hex(&body_enc)}),
+        )],
+        "wrapped_key_negative": [reject(
+            "item key unwrapped under another item id",
+            "decrypt",
+            json!({"item_id": other_id, "encoding": hex(&wrapped)}),
+        )],
+    })
+}
+
+/// Metadata JSON in cofre's member order with the given kind, name and content type.
+fn member_json(kind: &str, name: &str, content_type: &str) -> String {
+    format!(
+        r#"{{"kind":"{kind}","name":"{name}","content_type":"{content_type}","size":0,"created":0,"modified":0}}"#
+    )
+}
+
+fn read_vault_item(v: &Value, sk: &PrivateKey) {
+    let id = s(&v["item_id"]);
+    let item = ItemKey::from_key(SymmetricKey::from_slice(&unhex(&v["item_key"])).expect("key"));
+    let ctx = &v["contexts"];
+    for (part, expect) in [
+        ("item_key", ItemKey::context(id)),
+        ("metadata", metadata_context(id)),
+        ("body", body_context(id)),
+    ] {
+        assert_eq!(unhex(&ctx[part]["hex"]), expect, "{part} context");
+        assert_eq!(s(&ctx[part]["ascii"]).as_bytes(), expect.as_slice());
+    }
+
+    let m = &v["metadata"];
+    let b = SealedBox::from_text(s(&m["text"])).expect("text");
+    assert_eq!(b.as_bytes(), unhex(&m["encoding"]).as_slice());
+    let meta = ItemMetadata::open(&b, &item, id).expect("stored metadata opens");
+    assert_eq!(serde_json::to_value(&meta).expect("json"), m["members"]);
+    assert_eq!(
+        serde_json::to_string(&meta).expect("json"),
+        s(&m["metadata_json"])
+    );
+
+    let body = &v["body"];
+    let plain = stream::decrypt_to_vec(item.key(), &body_context(id), &unhex(&body["encoding"]))
+        .expect("stored body decrypts");
+    assert_eq!(plain, unhex(&body["plaintext"]));
+    assert_eq!(plain.len() as u64, meta.size);
+
+    for w in v["wrapped_keys"].as_array().expect("wrapped keys") {
+        let wk = WrappedKey::from_text(s(&w["text"])).expect("text");
+        assert_eq!(wk.as_bytes(), unhex(&w["encoding"]).as_slice());
+        assert_eq!(wk.recipient_key_id().as_slice(), unhex(&w["key_id"]));
+        let k = ItemKey::unwrap(&wk, sk, id).expect("stored wrapped key unwraps");
+        assert_eq!(k.key().expose(), item.key().expose());
+        // A wrap made now unwraps too, with the stored layout.
+        let fresh = &item.wrap_for(&[sk.public_key()], id).expect("wrap")[0];
+        assert_eq!(fresh.as_bytes()[..19], wk.as_bytes()[..19]);
+        assert_eq!(fresh.as_bytes().len(), wk.as_bytes().len());
+        let back = ItemKey::unwrap(fresh, sk, id).expect("fresh wrap unwraps");
+        assert_eq!(back.key().expose(), item.key().expose());
+    }
+
+    for c in v["metadata_accepted"].as_array().expect("accepted") {
+        let b = SealedBox::from_bytes(&unhex(&c["encoding"])).expect("parse");
+        let meta = ItemMetadata::open(&b, &item, s(&c["item_id"]))
+            .unwrap_or_else(|e| panic!("{}: {e}", c["description"]));
+        assert_eq!(serde_json::to_value(&meta).expect("json"), c["members"]);
+    }
+    for n in v["metadata_negative"].as_array().expect("negative") {
+        let b = SealedBox::from_bytes(&unhex(&n["encoding"])).expect("parse");
+        if let Some(j) = n["metadata_json"].as_str() {
+            // Authentic: only the JSON is refused.
+            let plain = b.open(item.key(), &metadata_context(s(&n["item_id"])));
+            assert_eq!(plain.expect("authentic").expose(), j.as_bytes());
+        }
+        assert_rejected(n, ItemMetadata::open(&b, &item, s(&n["item_id"])));
+    }
+    for n in v["body_negative"].as_array().expect("negative") {
+        let ctx = body_context(s(&n["item_id"]));
+        assert_rejected(
+            n,
+            stream::decrypt_to_vec(item.key(), &ctx, &unhex(&n["encoding"])),
+        );
+    }
+    for n in v["wrapped_key_negative"].as_array().expect("negative") {
+        let r = WrappedKey::from_bytes(&unhex(&n["encoding"]))
+            .and_then(|w| ItemKey::unwrap(&w, sk, s(&n["item_id"])));
+        assert_rejected(n, r);
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // The test
 // ---------------------------------------------------------------------------------
 
@@ -1609,6 +1958,10 @@ fn vectors_are_reproduced_and_read() {
             signature_file(&sk, prev("signature.json").as_ref()),
         ),
         ("key_hierarchy.json", key_hierarchy_file(&sk)),
+        (
+            "vault_item.json",
+            vault_item_file(&sk, prev("vault_item.json").as_ref()),
+        ),
     ];
     if writing {
         for (name, v) in &built {
@@ -1624,6 +1977,7 @@ fn vectors_are_reproduced_and_read() {
     read_wrapped_key(&load("wrapped_key.json"), &sk);
     read_signature(&load("signature.json"), &sk);
     read_key_hierarchy(&load("key_hierarchy.json"), &sk);
+    read_vault_item(&load("vault_item.json"), &sk);
     fresh_rsa_outputs(&sk, &load("wrapped_key.json"), &load("signature.json"));
 
     // Produce: each file, regenerated by today's code, equals the stored file.
