@@ -7,7 +7,8 @@
 //! item visible. Until then it is listed nowhere, and an abandoned upload is removed
 //! by the server's cleanup.
 
-use cofre_core::format::{SealedBox, WrappedKey};
+use cofre_core::format::{SealedBox, Signature, WrappedKey};
+use cofre_core::keys::PublicKey;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/items`.
@@ -89,6 +90,10 @@ pub struct Item {
     pub metadata: String,
     /// The item key wrapped for the caller, base64url, as stored.
     pub wrapped_key: String,
+    /// For an item shared with the caller: the owner's signature over the share
+    /// (verify it with the owner's pinned key). Absent on the caller's own items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Query of `GET /api/v1/items`.
@@ -119,4 +124,38 @@ pub struct Usage {
     pub quota: u64,
     /// Committed items.
     pub items: u64,
+}
+
+/// `POST /api/v1/items/{id}/shares`: give another account read access.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRequest {
+    /// The recipient's username.
+    pub recipient: String,
+    /// The item key wrapped for the recipient's public key (context
+    /// `cofre/v1/item-key/` || id).
+    #[schema(value_type = String)]
+    pub wrapped_key: WrappedKey,
+    /// The owner's signature over the share (FORMAT.md 9.9).
+    #[schema(value_type = String)]
+    pub signature: Signature,
+}
+
+/// One recipient of an item, in `GET /api/v1/items/{id}/shares`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShareInfo {
+    /// The recipient's username.
+    pub recipient: String,
+    /// When it was shared (Unix seconds).
+    pub created_at: i64,
+}
+
+/// `GET /api/v1/users/{username}/public-key`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserPublicKey {
+    /// The normalized username.
+    pub username: String,
+    /// The account's RSA public key (SPKI). Pin its fingerprint: the server could lie.
+    #[schema(value_type = String)]
+    pub public_key: PublicKey,
 }

@@ -49,6 +49,17 @@ pub enum Command {
     Rm(ItemArgs),
     /// Rename an item.
     Rename(RenameArgs),
+    /// Send a file or a note to another user (it lands in their `cofre inbox`).
+    Send(SendArgs),
+    /// Give another user read access to one of your items.
+    Share(ShareArgs),
+    /// Revoke a share (it cannot take back what they already downloaded).
+    Unshare(ShareArgs),
+    /// Items others shared with you, with who sent them (signatures checked).
+    Inbox(LsArgs),
+    /// The public keys of the people you share with, pinned on first use.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
     /// Two-factor authentication (TOTP).
     #[command(subcommand)]
     Mfa(MfaCommand),
@@ -133,6 +144,62 @@ pub struct RenameArgs {
     pub item: String,
     /// The new name.
     pub new_name: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The recipient's username.
+    pub user: String,
+    /// The file to send, or `-` for standard input (or use --note).
+    #[arg(required_unless_present = "note", conflicts_with = "note")]
+    pub path: Option<PathBuf>,
+    /// Send this text as a note instead of a file.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The name to store it under (default: the file's name, or the note's first line).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre share` and `cofre unshare`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// The item: its id, an id prefix, or its name.
+    pub item: String,
+    /// The other user.
+    pub user: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre contacts ...`.
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Everyone whose key you pinned, with fingerprints.
+    List(ClientArgs),
+    /// A contact's pinned fingerprint and whether the server still reports that key;
+    /// without USER, your own fingerprint (to read out to others).
+    Show(ContactArgs),
+    /// After comparing fingerprints over another channel: trust USER's current key.
+    Verify(ContactArgs),
+}
+
+/// A contact.
+#[derive(Debug, Args)]
+pub struct ContactArgs {
+    /// The username (for `show`, omit it for your own key).
+    pub user: Option<String>,
+    /// Do not ask for confirmation (`verify`).
+    #[arg(long)]
+    pub yes: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,

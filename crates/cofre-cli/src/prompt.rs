@@ -57,3 +57,11 @@ pub fn code(given: Option<&str>, label: &str) -> anyhow::Result<String> {
     std::io::stdin().read_line(&mut line)?;
     Ok(line.trim().to_owned())
 }
+
+/// One visible line from the terminal after `question`.
+pub fn line(question: &str) -> anyhow::Result<String> {
+    eprint!("{question}");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line)
+}

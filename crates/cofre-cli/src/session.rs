@@ -81,6 +81,11 @@ impl State {
         ))
     }
 
+    /// The pinned contacts file.
+    pub fn contacts_path(&self) -> PathBuf {
+        self.dir.join("contacts.json")
+    }
+
     /// Remembers server and username.
     pub fn remember(&mut self, server: &str, username: &str) -> anyhow::Result<()> {
         self.config.server = Some(server.to_owned());

@@ -5,6 +5,7 @@
 //! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
 //!   [`mfa`], [`admin`], [`vault`]).
 //! - [`password`]: the strength check the server's policy asks for.
+//! - [`contacts`]: contacts' public keys, pinned on first use.
 //! - `agent` (Unix): the local agent that keeps a session unlocked between commands.
 //! - [`error`]: the error type, [`ClientError`].
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod admin;
 #[cfg(unix)]
 pub mod agent;
 pub mod client;
+pub mod contacts;
 pub mod error;
 pub mod mfa;
 pub mod password;

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use cofre_api::SecretString;
 use cofre_api::vault::{
-    CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage,
-    UpdateMetadataRequest, UploadStatus, Usage,
+    CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage, ShareInfo,
+    ShareRequest, UpdateMetadataRequest, UploadStatus, Usage, UserPublicKey,
 };
 use cofre_core::format::stream::{self, Encryptor, PartDecryptor};
-use cofre_core::format::{SealedBox, WrappedKey};
-use cofre_core::keys::{ItemKey, UnlockedKeys};
+use cofre_core::format::{SealedBox, Signature, WrappedKey};
+use cofre_core::keys::{ItemKey, PublicKey, UnlockedKeys};
 use cofre_core::vault::{ItemKind, ItemMetadata, body_context};
 use reqwest::Method;
 
@@ -67,6 +67,11 @@ pub struct VaultItem {
     pub created_at: i64,
     /// Server time of the last change.
     pub updated_at: i64,
+    /// The wrapped item key as served (the caller's own, or the one shared with them).
+    pub wrapped_key: String,
+    /// For an item shared with the caller: the owner's signature over the share.
+    /// Check it with [`verify_share`] and the owner's pinned key before trusting it.
+    pub signature: Option<String>,
     /// The opened content, or the integrity error.
     pub opened: Result<Opened>,
 }
@@ -114,8 +119,25 @@ pub fn open_item(item: Item, keys: &UnlockedKeys) -> VaultItem {
         encoded_size: item.size,
         created_at: item.created_at,
         updated_at: item.updated_at,
+        wrapped_key: item.wrapped_key,
+        signature: item.signature,
         opened,
     }
+}
+
+/// Checks that the owner of a shared item really shared it with `me`: the share's
+/// signature must verify under `owner_key` (the owner's *pinned* key, not merely what
+/// the server says today) over this item id, owner, recipient and wrapped key.
+pub fn verify_share(item: &VaultItem, me: &str, owner_key: &PublicKey) -> Result<()> {
+    let bad = |why: &str| integrity(&item.id, format!("share from {}: {why}", item.owner));
+    let sig = item
+        .signature
+        .as_deref()
+        .ok_or_else(|| bad("no signature"))?;
+    let sig = Signature::from_text(sig).map_err(|_| bad("malformed signature"))?;
+    let wrapped = WrappedKey::from_text(&item.wrapped_key).map_err(|_| bad("malformed key"))?;
+    cofre_core::vault::verify_share(&sig, owner_key, &item.id, &item.owner, me, &wrapped)
+        .map_err(|_| bad("the signature does not verify with the owner's key"))
 }
 
 fn new_id() -> Result<String> {
@@ -293,6 +315,8 @@ impl Client {
             encoded_size: item.size,
             created_at: item.created_at,
             updated_at: item.updated_at,
+            wrapped_key: item.wrapped_key,
+            signature: item.signature,
             opened: Ok(Opened {
                 metadata,
                 key: item_key,
@@ -392,17 +416,43 @@ impl Client {
             .await
     }
 
-    /// Every item, opened on all cores. A damaged item comes back with its integrity
-    /// error in [`VaultItem::opened`]; the others are unaffected.
+    /// Every item of the caller's, opened on all cores. A damaged item comes back with
+    /// its integrity error in [`VaultItem::opened`]; the others are unaffected.
     pub async fn items(
         &self,
         access: &SecretString,
         keys: &UnlockedKeys,
     ) -> Result<Vec<VaultItem>> {
+        self.all_pages(access, keys, "/items").await
+    }
+
+    /// Every item shared with the caller (the inbox), opened. Verify each with
+    /// [`verify_share`] before trusting who it is from.
+    pub async fn shared_with_me(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+    ) -> Result<Vec<VaultItem>> {
+        self.all_pages(access, keys, "/shared").await
+    }
+
+    async fn all_pages(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        route: &str,
+    ) -> Result<Vec<VaultItem>> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = self.items_page(access, after.as_deref(), 1000).await?;
+            let mut path = format!("{route}?limit=1000");
+            if let Some(a) = &after {
+                path.push_str("&after=");
+                path.push_str(a);
+            }
+            let page: ItemPage = self
+                .call::<(), _>(Method::GET, &path, Some(access), None)
+                .await?;
             all.extend(page.items);
             match page.next {
                 Some(n) => after = Some(n),
@@ -487,6 +537,79 @@ impl Client {
             &format!("/items/{}/metadata", item.id),
             Some(access),
             Some(&req),
+        )
+        .await
+    }
+
+    /// An account's public key as the server reports it (pin it: see
+    /// [`crate::contacts`]).
+    pub async fn public_key(&self, access: &SecretString, username: &str) -> Result<UserPublicKey> {
+        let name = cofre_api::Username::parse(username)
+            .map_err(|e| ClientError::Usage(format!("{username:?}: {e}")))?;
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/users/{}/public-key", name.as_str()),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Shares one of the caller's items with `recipient`, whose key the caller has
+    /// checked (pinned): wraps the item key for it and signs the share as `me`.
+    pub async fn share(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        me: &str,
+        item: &VaultItem,
+        recipient: &UserPublicKey,
+    ) -> Result<()> {
+        let opened = item.content()?;
+        let wrapped = opened
+            .key
+            .wrap_for(&[&recipient.public_key], &item.id)?
+            .pop()
+            .ok_or_else(|| ClientError::Usage("no wrapped key".into()))?;
+        let signature = cofre_core::vault::sign_share(
+            keys.private_key(),
+            &item.id,
+            me,
+            &recipient.username,
+            &wrapped,
+        )?;
+        let req = ShareRequest {
+            recipient: recipient.username.clone(),
+            wrapped_key: wrapped,
+            signature,
+        };
+        self.call_empty(
+            Method::POST,
+            &format!("/items/{}/shares", item.id),
+            Some(access),
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Revokes a share. What the recipient already downloaded stays with them.
+    pub async fn unshare(&self, access: &SecretString, id: &str, username: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::DELETE,
+            &format!("/items/{id}/shares/{username}"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Who an item of the caller's is shared with.
+    pub async fn shares(&self, access: &SecretString, id: &str) -> Result<Vec<ShareInfo>> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/items/{id}/shares"),
+            Some(access),
+            None,
         )
         .await
     }

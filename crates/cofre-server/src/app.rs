@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::mfa::router())
         .merge(routes::admin::router())
         .merge(routes::items::router())
+        .merge(routes::shares::router())
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())

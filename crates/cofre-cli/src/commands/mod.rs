@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod contacts;
 pub mod mfa;
 pub mod server;
+pub mod sharing;
 pub mod vault;

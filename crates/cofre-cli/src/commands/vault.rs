@@ -18,13 +18,20 @@ use crate::cli::{GetArgs, ItemArgs, LsArgs, NoteArgs, PutArgs, RenameArgs};
 use crate::session::State;
 
 /// An authenticated client with the unlocked keys.
-struct Vault {
-    client: Client,
-    token: SecretString,
-    keys: UnlockedKeys,
+pub(crate) struct Vault {
+    pub(crate) client: Client,
+    pub(crate) token: SecretString,
+    pub(crate) keys: UnlockedKeys,
+    /// The server URL (contacts are pinned per server).
+    pub(crate) server: String,
+    /// The logged-in username.
+    pub(crate) username: String,
+    /// The pinned contacts file.
+    pub(crate) contacts_path: PathBuf,
 }
 
-async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault> {
+/// The unlocked session, ready for vault commands.
+pub(crate) async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault> {
     let state = State::open(args)?;
     let (client, session): (Client, AgentSession) = state.session().await?;
     let keys = session
@@ -34,7 +41,20 @@ async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault> {
         client,
         token: session.access_token.clone(),
         keys,
+        server: session.server.clone(),
+        username: session.username.clone(),
+        contacts_path: state.contacts_path(),
     })
+}
+
+/// The caller's items and, after them, the items shared with them whose share
+/// verified (see [`crate::commands::sharing::trusted_inbox`]); the rest of the inbox
+/// comes back as warnings.
+async fn everything(v: &Vault) -> anyhow::Result<(Vec<VaultItem>, Vec<String>)> {
+    let mut items = v.client.items(&v.token, &v.keys).await?;
+    let (shared, warnings) = crate::commands::sharing::trusted_inbox(v).await?;
+    items.extend(shared.into_iter().map(|(i, _)| i));
+    Ok((items, warnings))
 }
 
 /// A progress bar on a terminal; nothing when standard error is not one.
@@ -70,7 +90,13 @@ fn guess_content_type(name: &str) -> &'static str {
     }
 }
 
-async fn store(v: &Vault, new: NewItem, source: Source, total: Option<u64>) -> anyhow::Result<()> {
+/// Uploads with a progress bar; prints the new item's id, size and name.
+pub(crate) async fn store(
+    v: &Vault,
+    new: NewItem,
+    source: Source,
+    total: Option<u64>,
+) -> anyhow::Result<VaultItem> {
     let bar = progress_bar("uploading");
     if let Some(t) = total {
         bar.set_length(t);
@@ -88,7 +114,7 @@ async fn store(v: &Vault, new: NewItem, source: Source, total: Option<u64>) -> a
     let item = item?;
     let meta = &item.content()?.metadata;
     println!("{}  {}  {}", item.id, human(meta.size), meta.name);
-    Ok(())
+    Ok(item)
 }
 
 /// `cofre put FILE|-`.
@@ -115,7 +141,8 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         content_type,
     };
     if stdin {
-        return store(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await;
+        store(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await?;
+        return Ok(());
     }
     let file =
         std::fs::File::open(&a.path).with_context(|| format!("opening {}", a.path.display()))?;
@@ -124,7 +151,8 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         bail!("{} is not a regular file", a.path.display());
     }
     let len = meta.len();
-    store(&v, new, Source::Sized(Box::new(file), len), None).await
+    store(&v, new, Source::Sized(Box::new(file), len), None).await?;
+    Ok(())
 }
 
 /// `cofre note [TEXT]`.
@@ -157,7 +185,8 @@ pub async fn note(a: NoteArgs) -> anyhow::Result<()> {
         name: title,
         content_type: "text/plain; charset=utf-8".into(),
     };
-    store(&v, new, Source::Bytes(text.into_bytes()), None).await
+    store(&v, new, Source::Bytes(text.into_bytes()), None).await?;
+    Ok(())
 }
 
 /// Writes the note in `$EDITOR` (default `vi`) on a private temporary file, deleted
@@ -185,7 +214,7 @@ fn from_editor() -> anyhow::Result<String> {
 }
 
 /// Finds one item by id, id prefix or exact name.
-fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result<&'a VaultItem> {
+pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result<&'a VaultItem> {
     if let Some(i) = items.iter().find(|i| i.id == query) {
         return Ok(i);
     }
@@ -219,16 +248,43 @@ fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result<&'a VaultI
     }
 }
 
-/// `cofre ls`.
+/// `cofre ls`: your items, then those shared with you.
 pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
-    if a.json {
+    let (items, warnings) = everything(&v).await?;
+    print_items(
+        &v,
+        &items,
+        a.json,
+        "No items yet: `cofre put FILE` or `cofre note TEXT`.",
+    )?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// Prints a listing, as a table or JSON.
+pub(crate) fn print_items(
+    v: &Vault,
+    items: &[VaultItem],
+    json: bool,
+    empty: &str,
+) -> anyhow::Result<()> {
+    let from = |i: &VaultItem| {
+        if i.owner == v.username {
+            "-".to_owned()
+        } else {
+            i.owner.clone()
+        }
+    };
+    if json {
         let rows: Vec<serde_json::Value> = items
             .iter()
             .map(|i| match i.content() {
                 Ok(c) => serde_json::json!({
-                    "id": i.id, "owner": i.owner, "kind": c.metadata.kind,
+                    "id": i.id, "owner": i.owner, "shared_with_me": i.owner != v.username,
+                    "kind": c.metadata.kind,
                     "name": c.metadata.name, "content_type": c.metadata.content_type,
                     "size": c.metadata.size, "created": c.metadata.created,
                     "modified": c.metadata.modified, "stored_at": i.created_at,
@@ -242,7 +298,7 @@ pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if items.is_empty() {
-        println!("No items yet: `cofre put FILE` or `cofre note TEXT`.");
+        println!("{empty}");
         return Ok(());
     }
     let mut damaged = 0;
@@ -250,7 +306,7 @@ pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
         "{:<32}  {:>9}  {:<16}  {:<4}  NAME",
         "ID", "SIZE", "MODIFIED (UTC)", "KIND"
     );
-    for i in &items {
+    for i in items {
         match i.content() {
             Ok(c) => {
                 let m = &c.metadata;
@@ -259,10 +315,11 @@ pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
                     ItemKind::File => "file",
                 };
                 println!(
-                    "{:<32}  {:>9}  {:<16}  {kind:<4}  {}",
+                    "{:<32}  {:>9}  {:<16}  {kind:<4}  {:<12}  {}",
                     i.id,
                     human(m.size),
                     date(m.modified),
+                    from(i),
                     m.name.escape_debug()
                 );
             }
@@ -286,7 +343,7 @@ pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
 }
 
 /// Downloads `item` into `out`, with a progress bar.
-async fn download(
+pub(crate) async fn download(
     v: &Vault,
     item: &VaultItem,
     out: &mut (dyn std::io::Write + Send),
@@ -317,7 +374,7 @@ fn local_name(name: &str) -> anyhow::Result<PathBuf> {
 /// `cofre get`.
 pub async fn get(a: GetArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
+    let (items, _) = everything(&v).await?;
     let item = resolve(&items, &a.item)?;
     let meta = &item.content()?.metadata;
     let path = match &a.output {
@@ -356,7 +413,7 @@ pub async fn get(a: GetArgs) -> anyhow::Result<()> {
 /// `cofre cat`.
 pub async fn cat(a: ItemArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
+    let (items, _) = everything(&v).await?;
     let item = resolve(&items, &a.item)?;
     let mut out = std::io::stdout();
     download(&v, item, &mut out).await?;
@@ -385,7 +442,7 @@ pub async fn rename(a: RenameArgs) -> anyhow::Result<()> {
 }
 
 /// A byte count for people: `512 B`, `1.5 KiB`, `3.2 GiB`.
-fn human(n: u64) -> String {
+pub(crate) fn human(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut unit = 0;

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/items/{id}/metadata", put(set_metadata))
 }
 
-fn to_item(row: ItemRow) -> Item {
+pub(crate) fn to_item(row: ItemRow) -> Item {
     Item {
         id: row.id,
         owner: row.owner,
@@ -47,16 +47,17 @@ fn to_item(row: ItemRow) -> Item {
         updated_at: row.updated_at,
         metadata: row.metadata.unwrap_or_default(),
         wrapped_key: row.wrapped_key.unwrap_or_default(),
+        signature: row.signature,
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v)
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
 /// The caller's item `id` in the given state; anything else is 404.
-async fn owned(
+pub(crate) async fn owned(
     app: &AppState,
     s: &AuthSession,
     id: &str,
@@ -75,6 +76,23 @@ async fn owned(
         Some(_) if !committed => Err(ApiError::Conflict("the item is already committed".into())),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// A committed item the caller may read: their own, or one shared with them (then
+/// with their wrapped key and the owner's signature). Anything else is 404.
+async fn readable(app: &AppState, s: &AuthSession, id: &str) -> Result<ItemRow, ApiError> {
+    if !valid_key(id) {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(row) = app.store.item(&s.user.id, id).await?
+        && row.committed
+    {
+        return Ok(row);
+    }
+    app.store
+        .shared_item(&s.user.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// One writer per upload at a time: held while a part is written or committed.
@@ -360,7 +378,7 @@ pub(crate) async fn usage(
     get,
     path = "/api/v1/items/{id}",
     tag = "items",
-    summary = "One item",
+    summary = "One item (the caller's own, or shared with the caller)",
     params(("id" = String, Path, description = "Item id")),
     responses((status = 200, description = "OK", body = Item), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
@@ -370,7 +388,7 @@ pub(crate) async fn get_item(
     s: AuthSession,
     Path(id): Path<String>,
 ) -> Result<Json<Item>, ApiError> {
-    Ok(Json(to_item(owned(&app, &s, &id, true).await?)))
+    Ok(Json(to_item(readable(&app, &s, &id).await?)))
 }
 
 /// The start offset of a `Range: bytes=N-` header (the only form served).
@@ -402,7 +420,7 @@ pub(crate) async fn download(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    owned(&app, &s, &id, true).await?;
+    readable(&app, &s, &id).await?;
     let start = range_start(&headers)?;
     let (reader, len) = app.blobs.open(&id, start.unwrap_or(0)).await?;
     let from = start.unwrap_or(0);

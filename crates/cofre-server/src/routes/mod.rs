@@ -7,3 +7,4 @@ pub mod health;
 pub mod items;
 pub mod mfa;
 pub mod openapi;
+pub mod shares;

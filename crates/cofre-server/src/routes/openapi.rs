@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, items, mfa};
+use super::{account, admin, auth, items, mfa, shares};
 use crate::state::AppState;
 
 /// The document.
@@ -27,6 +27,8 @@ use crate::state::AppState;
         admin::invite, admin::policy, admin::audit,
         items::create, items::upload_status, items::upload_part, items::commit, items::list,
         items::usage, items::get_item, items::download, items::set_metadata, items::delete_item,
+        shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,
+        shares::public_key,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -35,6 +37,7 @@ use crate::state::AppState;
         (name = "mfa", description = "Two-factor authentication (TOTP)"),
         (name = "admin", description = "Administration (admin role)"),
         (name = "items", description = "The vault: notes and files, ciphertext only"),
+        (name = "sharing", description = "Sharing items with other accounts"),
     )
 )]
 pub struct ApiDoc;

@@ -30,6 +30,9 @@ pub struct ItemRow {
     pub updated_at: i64,
     /// When an uncommitted upload expires.
     pub expires_at: i64,
+    /// For an item read through a share: the owner's signature over it (and
+    /// `wrapped_key` is the recipient's).
+    pub signature: Option<String>,
 }
 
 /// A new upload.
@@ -65,10 +68,10 @@ pub enum CreateItemError {
     Store(#[from] StoreError),
 }
 
-const COLUMNS: &str = "i.id, i.owner_id, u.username, i.committed, i.size, i.metadata, \
+pub(super) const COLUMNS: &str = "i.id, i.owner_id, u.username, i.committed, i.size, i.metadata, \
                        i.wrapped_key, i.created_at, i.updated_at, i.expires_at";
 
-fn to_u64(v: i64, what: &'static str) -> StoreResult<u64> {
+pub(super) fn to_u64(v: i64, what: &'static str) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt {
         what,
         reason: v.to_string(),
@@ -82,7 +85,7 @@ fn to_i64(v: u64) -> StoreResult<i64> {
     })
 }
 
-fn from_row(row: &AnyRow) -> StoreResult<ItemRow> {
+pub(super) fn from_row(row: &AnyRow) -> StoreResult<ItemRow> {
     Ok(ItemRow {
         id: row.try_get("id")?,
         owner_id: row.try_get("owner_id")?,
@@ -94,6 +97,7 @@ fn from_row(row: &AnyRow) -> StoreResult<ItemRow> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         expires_at: row.try_get("expires_at")?,
+        signature: None,
     })
 }
 

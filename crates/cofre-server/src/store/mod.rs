@@ -11,6 +11,7 @@ pub mod items;
 pub mod mfa;
 pub mod sessions;
 pub mod settings;
+pub mod shares;
 pub mod throttle;
 pub mod users;
 
@@ -67,6 +68,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "vault",
         sql: include_str!("../../migrations/sqlite/0002_vault.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "shares",
+        sql: include_str!("../../migrations/sqlite/0003_shares.sql"),
     },
 ];
 

@@ -407,16 +407,23 @@ async fn raw_uploads_resume_and_bad_input_leaves_stored_data_untouched() {
         let tok = tok.clone();
         let id = id.clone();
         async move {
-            let r = s
+            // A server refusing a large body early may close the connection while the
+            // client still sends it: then there is no status (0).
+            match s
                 .http
                 .put(s.url(&format!("/items/{id}/body?offset={offset}")))
                 .bearer_auth(tok)
                 .body(bytes)
                 .send()
                 .await
-                .unwrap();
-            let st = r.status().as_u16();
-            (st, r.json::<serde_json::Value>().await.unwrap_or_default())
+            {
+                Ok(r) => {
+                    let st = r.status().as_u16();
+                    (st, r.json::<serde_json::Value>().await.unwrap_or_default())
+                }
+                Err(e) if e.is_request() || e.is_body() => (0, serde_json::Value::Null),
+                Err(e) => panic!("{e}"),
+            }
         }
     };
     let create = |body: String| {
@@ -463,7 +470,16 @@ async fn raw_uploads_resume_and_bad_input_leaves_stored_data_untouched() {
     let (st, b) = put_part(10, body[10..100].to_vec()).await;
     assert_eq!((st, code(&b)), (409, "upload_offset_mismatch"));
     let (st, b) = put_part(0, [&body[..], b"extra"].concat()).await;
-    assert_eq!((st, code(&b)), (413, "payload_too_large"));
+    assert!(
+        (st, code(&b)) == (413, "payload_too_large") || st == 0,
+        "{st} {b}"
+    );
+    let (_, status) = get_raw(&s, &format!("/items/{id}/upload"), &tok).await;
+    assert_eq!(
+        status["received"].as_u64(),
+        Some(0),
+        "the refused part left nothing"
+    );
     // Half, then an interrupted rewrite from an earlier offset, then the rest.
     let (st, b) = put_part(0, body[..n / 2].to_vec()).await;
     assert_eq!((st, b["received"].as_u64()), (200, Some((n / 2) as u64)));

@@ -1,0 +1,106 @@
+//! `cofre contacts list|show|verify`: the pinned public keys of the people you share
+//! with, and your own fingerprint to read out to them.
+
+use std::io::IsTerminal as _;
+
+use anyhow::bail;
+use cofre_client::contacts::{Contacts, KeyCheck};
+use cofre_client::core::vault::fingerprint_text;
+
+use super::vault::open;
+use crate::cli::{ContactArgs, ContactsCommand};
+
+/// Runs a `cofre contacts` subcommand.
+pub async fn run(cmd: ContactsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ContactsCommand::List(c) => {
+            let v = open(&c).await?;
+            let contacts = Contacts::load(&v.contacts_path)?;
+            let all = contacts.all(&v.server);
+            if all.is_empty() {
+                println!("No contacts yet: keys are pinned the first time you share with someone.");
+            }
+            for (name, c) in all {
+                let status = if c.verified {
+                    "verified"
+                } else {
+                    "pinned, not verified"
+                };
+                println!("{name:<32}  {}  ({status})", c.fingerprint);
+            }
+            Ok(())
+        }
+        ContactsCommand::Show(a) => show(a).await,
+        ContactsCommand::Verify(a) => verify(a).await,
+    }
+}
+
+async fn show(a: ContactArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let Some(user) = &a.user else {
+        println!(
+            "Your key ({}): {}",
+            v.username,
+            fingerprint_text(v.keys.public_key())
+        );
+        return Ok(());
+    };
+    let contacts = Contacts::load(&v.contacts_path)?;
+    let reported = v.client.public_key(&v.token, user).await?;
+    match contacts.get(&v.server, &reported.username) {
+        None => println!(
+            "{}: not pinned yet. The server reports\n    {}",
+            reported.username,
+            fingerprint_text(&reported.public_key)
+        ),
+        Some(c) => {
+            let status = if c.verified {
+                "verified"
+            } else {
+                "pinned, not verified"
+            };
+            println!("{}: {}  ({status})", reported.username, c.fingerprint);
+            if c.public_key != reported.public_key {
+                println!(
+                    "WARNING: the server now reports another key:\n    {}",
+                    fingerprint_text(&reported.public_key)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn verify(a: ContactArgs) -> anyhow::Result<()> {
+    let Some(user) = &a.user else {
+        bail!("whose key? `cofre contacts verify USER`");
+    };
+    let v = open(&a.client).await?;
+    let mut contacts = Contacts::load(&v.contacts_path)?;
+    let reported = v.client.public_key(&v.token, user).await?;
+    let fp = fingerprint_text(&reported.public_key);
+    let before = contacts.check(&v.server, &reported.username, &reported.public_key);
+    if let KeyCheck::Changed { pinned, .. } = &before {
+        println!("The pinned key was\n    {pinned}");
+    }
+    println!(
+        "{}'s key, as the server reports it:\n    {fp}",
+        reported.username
+    );
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("not a terminal: compare the fingerprint, then run again with --yes");
+        }
+        let answer = crate::prompt::line(&format!(
+            "Does {} see exactly this on their side (`cofre contacts show`)? [y/N] ",
+            reported.username
+        ))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not verified: nothing changed");
+        }
+    }
+    contacts.verify(&v.server, &reported.username, &reported.public_key);
+    contacts.save()?;
+    println!("{} verified.", reported.username);
+    Ok(())
+}
