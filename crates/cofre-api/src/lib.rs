@@ -12,6 +12,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod mfa;
+pub mod rotation;
 pub mod secret;
 pub mod username;
 pub mod vault;

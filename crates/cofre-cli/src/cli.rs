@@ -60,6 +60,9 @@ pub enum Command {
     /// The public keys of the people you share with, pinned on first use.
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Your key pair.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Two-factor authentication (TOTP).
     #[command(subcommand)]
     Mfa(MfaCommand),
@@ -190,6 +193,13 @@ pub enum ContactsCommand {
     Show(ContactArgs),
     /// After comparing fingerprints over another channel: trust USER's current key.
     Verify(ContactArgs),
+}
+
+/// `cofre keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// New RSA key pair: every item key re-wrapped, every share re-signed (resumable).
+    Rotate(ClientArgs),
 }
 
 /// A contact.

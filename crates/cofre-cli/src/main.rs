@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Command::Unshare(a) => commands::sharing::unshare(a).await,
             Command::Inbox(a) => commands::sharing::inbox(a).await,
             Command::Contacts(c) => commands::contacts::run(c).await,
+            Command::Keys(cli::KeysCommand::Rotate(a)) => commands::keys::rotate(a).await,
             Command::Mfa(MfaCommand::Enable(a)) => commands::mfa::enable(a).await,
             Command::Mfa(MfaCommand::Confirm(a)) => commands::mfa::confirm(a).await,
             Command::Mfa(MfaCommand::Disable(a)) => commands::mfa::disable(a).await,

@@ -95,6 +95,23 @@ fn send_share_unshare_contacts_and_a_swapped_key() {
         (Some("alice"), Some(true))
     );
 
+    // Alice rotates her key pair: her items still open, bob is warned that her key
+    // changed until he verifies the new fingerprint, then reads her note again.
+    let out = alice.ok(&["keys", "rotate"]);
+    assert!(out.contains("Rotated"), "{out}");
+    let new_fp = out
+        .lines()
+        .find(|l| l.starts_with("Your new fingerprint"))
+        .unwrap();
+    let new_fp = new_fp.split(": ").nth(1).unwrap().trim().to_owned();
+    assert_ne!(new_fp, alice_fp);
+    assert!(alice.ok(&["contacts", "show"]).contains(&new_fp));
+    let out = bob.run(&["inbox"]);
+    assert!(stderr_of(&out).contains("CHANGED"), "{}", stderr_of(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hello bob"));
+    bob.ok(&["contacts", "verify", "alice", "--yes"]);
+    assert_eq!(bob.ok(&["cat", "hello bob"]), "hello bob");
+
     // Share an existing file with carol, then revoke.
     let file = dir.path().join("plan.bin");
     let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 97) as u8).collect();

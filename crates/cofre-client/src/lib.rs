@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod error;
 pub mod mfa;
 pub mod password;
+pub mod rotation;
 pub mod vault;
 
 pub use client::Client;

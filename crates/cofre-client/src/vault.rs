@@ -436,12 +436,8 @@ impl Client {
         self.all_pages(access, keys, "/shared").await
     }
 
-    async fn all_pages(
-        &self,
-        access: &SecretString,
-        keys: &UnlockedKeys,
-        route: &str,
-    ) -> Result<Vec<VaultItem>> {
+    /// Every page of an item listing route, not opened.
+    pub(crate) async fn raw_pages(&self, access: &SecretString, route: &str) -> Result<Vec<Item>> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -456,9 +452,18 @@ impl Client {
             all.extend(page.items);
             match page.next {
                 Some(n) => after = Some(n),
-                None => break,
+                None => return Ok(all),
             }
         }
+    }
+
+    async fn all_pages(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        route: &str,
+    ) -> Result<Vec<VaultItem>> {
+        let all = self.raw_pages(access, route).await?;
         // RSA unwraps on all cores; this blocks the calling task for as long.
         use rayon::prelude::*;
         Ok(all.into_par_iter().map(|i| open_item(i, keys)).collect())

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin::router())
         .merge(routes::items::router())
         .merge(routes::shares::router())
+        .merge(routes::rotation::router())
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())

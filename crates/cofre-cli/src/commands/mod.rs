@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod contacts;
+pub mod keys;
 pub mod mfa;
 pub mod server;
 pub mod sharing;

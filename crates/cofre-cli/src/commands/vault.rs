@@ -58,7 +58,7 @@ async fn everything(v: &Vault) -> anyhow::Result<(Vec<VaultItem>, Vec<String>)> 
 }
 
 /// A progress bar on a terminal; nothing when standard error is not one.
-fn progress_bar(what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

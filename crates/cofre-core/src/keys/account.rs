@@ -153,6 +153,26 @@ impl UnlockedKeys {
         })
     }
 
+    /// A new RSA key pair for this account (key rotation): the private key sealed under
+    /// the same user key, and the unlocked keys that use it. The user key, and so the
+    /// password and the recovery key, do not change.
+    pub fn new_key_pair(&self) -> Result<(PublicKey, SealedBox, Self)> {
+        let private_key = PrivateKey::generate()?;
+        let sealed = SealedBox::seal(
+            &self.user_key,
+            CONTEXT_PRIVATE_KEY,
+            &private_key.to_pkcs8()?,
+        )?;
+        Ok((
+            private_key.public_key().clone(),
+            sealed,
+            Self {
+                user_key: self.user_key.clone(),
+                private_key,
+            },
+        ))
+    }
+
     /// The user key.
     pub fn user_key(&self) -> &SymmetricKey {
         &self.user_key
@@ -166,6 +186,31 @@ impl UnlockedKeys {
     /// The RSA public key.
     pub fn public_key(&self) -> &PublicKey {
         self.private_key.public_key()
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_new_key_pair_is_sealed_under_the_same_user_key() {
+        let kdf = KdfParams::Pbkdf2Sha256 {
+            iterations: 600_000,
+        };
+        let new = UnlockedKeys::create(&Password::new("a long enough password"), kdf).unwrap();
+        let (public, sealed, unlocked) = new.unlocked.new_key_pair().unwrap();
+        assert!(public != new.keys.public_key);
+        let mut rotated = new.keys.clone();
+        rotated.public_key = public.clone();
+        rotated.protected_private_key = sealed;
+        let again = UnlockedKeys::from_user_key(new.unlocked.user_key().clone(), &rotated).unwrap();
+        assert!(again.public_key() == &public && unlocked.public_key() == &public);
+        // The old account keys no longer match the new private key, and vice versa.
+        let mut mixed = new.keys.clone();
+        mixed.protected_private_key = rotated.protected_private_key.clone();
+        assert!(UnlockedKeys::from_user_key(new.unlocked.user_key().clone(), &mixed).is_err());
     }
 }
 

@@ -7,4 +7,5 @@ pub mod health;
 pub mod items;
 pub mod mfa;
 pub mod openapi;
+pub mod rotation;
 pub mod shares;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, items, mfa, shares};
+use super::{account, admin, auth, items, mfa, rotation, shares};
 use crate::state::AppState;
 
 /// The document.
@@ -29,6 +29,7 @@ use crate::state::AppState;
         items::usage, items::get_item, items::download, items::set_metadata, items::delete_item,
         shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,
         shares::public_key,
+        rotation::status, rotation::start, rotation::outgoing, rotation::rewrap, rotation::finish,
     ),
     modifiers(&BearerAuth),
     tags(

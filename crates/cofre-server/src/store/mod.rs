@@ -9,6 +9,7 @@ pub mod audit;
 pub mod invites;
 pub mod items;
 pub mod mfa;
+pub mod rotation;
 pub mod sessions;
 pub mod settings;
 pub mod shares;
@@ -73,6 +74,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "shares",
         sql: include_str!("../../migrations/sqlite/0003_shares.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "key_rotation",
+        sql: include_str!("../../migrations/sqlite/0004_key_rotation.sql"),
     },
 ];
 

@@ -12,6 +12,7 @@ mod audit;
 mod bad_input;
 mod mfa;
 mod openapi;
+mod rotation;
 mod sharing;
 mod throttling;
 mod tls;

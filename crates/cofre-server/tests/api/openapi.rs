@@ -58,6 +58,11 @@ async fn openapi_document_lists_every_route() {
         ("delete", "/items/{id}/shares/{username}"),
         ("get", "/shared"),
         ("get", "/users/{username}/public-key"),
+        ("get", "/account/rotation"),
+        ("post", "/account/rotation"),
+        ("put", "/account/rotation/rewrap"),
+        ("post", "/account/rotation/finish"),
+        ("get", "/account/shares-out"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = 0;
