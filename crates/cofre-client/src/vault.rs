@@ -194,7 +194,7 @@ impl Client {
         let item_key = ItemKey::generate()?;
         let enc = Encryptor::new(item_key.key(), &body_context(&id))?;
         let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(1);
         // The plaintext goes through one of three producers into parts of ciphertext.
         let (encoded, producer) = match source {
             Source::Bytes(b) => {
@@ -262,8 +262,11 @@ impl Client {
                         "the server's part limit is below one part".into(),
                     ));
                 }
-                self.put_part(access, &id, offset, part.clone()).await?;
-                offset += part.len() as u64;
+                let len = part.len() as u64;
+                // Shared, not copied, by every attempt to send it.
+                self.put_part(access, &id, offset, bytes::Bytes::from(part))
+                    .await?;
+                offset += len;
                 progress(offset, encoded);
             }
             if offset != encoded {
@@ -331,7 +334,7 @@ impl Client {
         access: &SecretString,
         id: &str,
         offset: u64,
-        part: Vec<u8>,
+        part: bytes::Bytes,
     ) -> Result<()> {
         let end = offset + part.len() as u64;
         let mut last_err = None;

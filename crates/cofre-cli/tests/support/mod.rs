@@ -146,3 +146,27 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&p, format!("{text}\n")).unwrap();
     p.to_str().unwrap().to_owned()
 }
+
+/// Peak resident memory (VmHWM, bytes) of a running process, from /proc (Linux).
+pub fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Waits for `child`, sampling its peak memory until it exits; returns its output and
+/// the last peak seen.
+pub fn wait_sampling_rss(mut child: Child) -> (Output, u64) {
+    let mut peak = 0;
+    loop {
+        if let Some(p) = peak_rss(child.id()) {
+            peak = peak.max(p);
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (child.wait_with_output().unwrap(), peak)
+}
