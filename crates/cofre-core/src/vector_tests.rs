@@ -844,7 +844,7 @@ fn wrapped_key_file(sk: &PrivateKey, prev: Option<&Value>) -> Value {
         let encoding = previous(prev, "cases", desc, "encoding")
             .filter(unwraps)
             .unwrap_or_else(|| {
-                ItemKey::from_key(item_key.clone())
+                ItemKey::from_symmetric(item_key.clone())
                     .wrap_for(&[pk], item_id)
                     .expect("wrap")[0]
                     .as_bytes()
@@ -1186,7 +1186,8 @@ fn read_signature(v: &Value, sk: &PrivateKey) {
 fn fresh_rsa_outputs(sk: &PrivateKey, wrapped: &Value, sigs: &Value) {
     let c = &wrapped["cases"][0];
     let stored = unhex(&c["encoding"]);
-    let item = ItemKey::from_key(SymmetricKey::from_slice(&unhex(&c["item_key"])).expect("key"));
+    let item =
+        ItemKey::from_symmetric(SymmetricKey::from_slice(&unhex(&c["item_key"])).expect("key"));
     let fresh = &item
         .wrap_for(&[sk.public_key()], s(&c["item_id"]))
         .expect("wrap")[0];
@@ -1597,7 +1598,7 @@ fn vault_item_file(sk: &PrivateKey, prev: Option<&Value>) -> Value {
     let pk = sk.public_key();
     let key_id = pk.key_id();
     let item_key = key(0xa1);
-    let item = ItemKey::from_key(item_key.clone());
+    let item = ItemKey::from_symmetric(item_key.clone());
     let id = hex(&fixed::<16>(0xb1));
     let other_id = hex(&fixed::<16>(0xb2));
     // The specification's contexts: a prefix, then the id's 32 ASCII bytes.
@@ -1857,7 +1858,8 @@ fn member_json(kind: &str, name: &str, content_type: &str) -> String {
 
 fn read_vault_item(v: &Value, sk: &PrivateKey) {
     let id = s(&v["item_id"]);
-    let item = ItemKey::from_key(SymmetricKey::from_slice(&unhex(&v["item_key"])).expect("key"));
+    let item =
+        ItemKey::from_symmetric(SymmetricKey::from_slice(&unhex(&v["item_key"])).expect("key"));
     let ctx = &v["contexts"];
     for (part, expect) in [
         ("item_key", ItemKey::context(id)),

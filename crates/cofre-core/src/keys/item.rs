@@ -17,8 +17,9 @@ impl ItemKey {
         Ok(Self(SymmetricKey::generate()?))
     }
 
-    #[cfg(test)]
-    pub(crate) fn from_key(key: SymmetricKey) -> Self {
+    /// An item key from its 64 bytes (for test vectors and fuzzing; real keys come
+    /// from [`ItemKey::generate`] or [`ItemKey::unwrap`]).
+    pub fn from_symmetric(key: SymmetricKey) -> Self {
         Self(key)
     }
 
