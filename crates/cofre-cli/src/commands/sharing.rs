@@ -60,13 +60,23 @@ pub(crate) async fn trusted_inbox(
     let mut contacts = Contacts::load(&v.contacts_path)?;
     let mut good = Vec::new();
     let mut warnings = Vec::new();
+    // One key lookup per sender, not per item.
+    let mut keys: std::collections::HashMap<String, Result<PublicKey, String>> =
+        std::collections::HashMap::new();
     for item in inbox {
-        let key = match owner_key(v, &mut contacts, &item.owner).await {
-            Ok(k) => k,
-            Err(e) => {
+        if !keys.contains_key(&item.owner) {
+            let k = owner_key(v, &mut contacts, &item.owner)
+                .await
+                .map_err(|e| e.to_string());
+            keys.insert(item.owner.clone(), k);
+        }
+        let key = match keys.get(&item.owner) {
+            Some(Ok(k)) => k.clone(),
+            Some(Err(e)) => {
                 warnings.push(format!("item {} from {}: {e}", item.id, item.owner));
                 continue;
             }
+            None => continue,
         };
         match verify_share(&item, &v.username, &key) {
             Ok(()) => {

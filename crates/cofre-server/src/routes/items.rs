@@ -272,6 +272,14 @@ pub(crate) async fn commit(
     ApiJson(req): ApiJson<CommitItemRequest>,
 ) -> Result<Json<Item>, ApiError> {
     let row = owned(&app, &s, &id, false).await?;
+    // A client with a stale copy of the account's key (rotated elsewhere) would make
+    // an item nobody can open.
+    if req.wrapped_key.recipient_key_id() != s.user.keys.public_key.key_id() {
+        return Err(ApiError::BadRequest(
+            "the item key is not wrapped for the account's current public key (log in again)"
+                .into(),
+        ));
+    }
     let _busy = Busy::take(&app, &id)?;
     let mut received = app.blobs.upload_len(&id).await?;
     if received == 0 {

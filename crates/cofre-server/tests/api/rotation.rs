@@ -129,6 +129,21 @@ async fn rotation_rewraps_everything_and_retires_the_old_key() {
         ),
         ErrorCode::Unauthorized
     );
+    // A client still holding the old key cannot make items nobody could open.
+    let stale = s
+        .client
+        .upload(
+            ta,
+            &alice.keys,
+            note("stale"),
+            Source::Bytes(b"x".to_vec()),
+            &no_progress,
+        )
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(api_code(&stale), ErrorCode::BadRequest);
+    assert_eq!(s.client.items(ta, &rotated.keys).await.unwrap().len(), 5);
     // Nothing pending any more.
     let (_, st) = get_raw(&s, "/account/rotation", again.tokens.access_token.expose()).await;
     assert!(st["pending"].is_null());
