@@ -33,9 +33,24 @@ pub fn router() -> Router<AppState> {
         .route("/items/usage", get(usage))
         .route("/items/{id}", get(get_item).delete(delete_item))
         .route("/items/{id}/upload", get(upload_status))
-        .route("/items/{id}/body", get(download).put(upload_part))
+        .route(
+            "/items/{id}/body",
+            get(download)
+                .put(upload_part)
+                .layer(axum::middleware::map_response(close_on_error)),
+        )
         .route("/items/{id}/commit", post(commit))
         .route("/items/{id}/metadata", put(set_metadata))
+}
+
+/// An upload refused before its body was read (bad token, too large, wrong offset)
+/// leaves the rest of the body on the connection: ask the client not to reuse it.
+async fn close_on_error(mut resp: Response) -> Response {
+    if !resp.status().is_success() {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 pub(crate) fn to_item(row: ItemRow) -> Item {
