@@ -35,10 +35,14 @@ pub async fn run_once(app: &AppState, now: i64) -> Result<Removed, CleanupError>
             removed.expired_uploads += 1;
         }
     }
-    for stored in app.blobs.list().await? {
-        // Bytes are written only after their row exists, so no row means orphan.
-        if !app.store.item_exists(&stored.key).await? {
-            app.blobs.delete(&stored.key).await?;
+    // List the blobs first, then the rows: bytes are written only after their row
+    // exists, so a blob listed before the rows were read and without a row is an
+    // orphan (one query for the rows, not one per blob).
+    let stored = app.blobs.list().await?;
+    let rows = app.store.all_item_ids().await?;
+    for s in stored {
+        if !rows.contains(&s.key) {
+            app.blobs.delete(&s.key).await?;
             removed.orphans += 1;
         }
     }

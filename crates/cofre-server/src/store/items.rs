@@ -264,14 +264,13 @@ impl super::Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Whether any item row (committed or not) has this id.
-    pub async fn item_exists(&self, id: &str) -> StoreResult<bool> {
-        Ok(optional(
-            sqlx::query("SELECT 1 AS one FROM items WHERE id = $1")
-                .bind(id)
-                .fetch_one(self.pool())
-                .await,
-        )?
-        .is_some())
+    /// Every item id (committed or not), for the cleanup pass.
+    pub async fn all_item_ids(&self) -> StoreResult<std::collections::HashSet<String>> {
+        let rows = sqlx::query("SELECT id FROM items")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("id").map_err(StoreError::from))
+            .collect()
     }
 }
