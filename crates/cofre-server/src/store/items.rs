@@ -106,8 +106,9 @@ impl super::Store {
     /// committed items it has.
     pub async fn usage(&self, owner_id: &str) -> StoreResult<(u64, u64)> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(size), 0) AS used, \
-                    COALESCE(SUM(committed), 0) AS items \
+            // PostgreSQL sums BIGINT into NUMERIC: cast back for one portable type.
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used, \
+                    CAST(COALESCE(SUM(committed), 0) AS BIGINT) AS items \
              FROM items WHERE owner_id = $1",
         )
         .bind(owner_id)
