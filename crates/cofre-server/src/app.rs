@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::audit::AuditLog;
@@ -130,6 +131,13 @@ pub async fn serve(
     match tls {
         None => {
             tracing::info!(%addr, "cofre server listening");
+            // Without TCP_NODELAY a streamed body's first write waits for the client's
+            // delayed ACK of the headers (about 40 ms per small download).
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await?;
@@ -151,7 +159,10 @@ pub async fn serve(
                 stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
             });
             tracing::info!(%addr, "cofre server listening");
-            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            axum_server::from_tcp(listener.into_std()?)?
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(app)
                 .await?;
