@@ -87,7 +87,11 @@ fn send_share_unshare_contacts_and_a_swapped_key() {
     let out = bob.run(&["inbox"]);
     assert!(!stderr_of(&out).contains("not yet verified"));
     assert!(bob.ok(&["contacts", "list"]).contains("verified"));
-    // In bob's ls, with who shared it.
+    // In bob's ls, with who shared it (the table and the JSON).
+    let table = bob.ok(&["ls"]);
+    assert!(table.lines().next().unwrap().contains("FROM"), "{table}");
+    let row = table.lines().find(|l| l.contains("hello bob")).unwrap();
+    assert!(row.contains("alice") && row.contains("note"), "{row}");
     let json: serde_json::Value = serde_json::from_str(&bob.ok(&["ls", "--json"])).unwrap();
     let row = &json.as_array().unwrap()[0];
     assert_eq!(

@@ -140,6 +140,13 @@ pub fn verify_share(item: &VaultItem, me: &str, owner_key: &PublicKey) -> Result
         .map_err(|_| bad("the signature does not verify with the owner's key"))
 }
 
+/// Opens a page of items on all cores (one RSA-OAEP unwrap each); blocks the caller
+/// for as long.
+pub fn open_items(items: Vec<Item>, keys: &UnlockedKeys) -> Vec<VaultItem> {
+    use rayon::prelude::*;
+    items.into_par_iter().map(|i| open_item(i, keys)).collect()
+}
+
 fn new_id() -> Result<String> {
     Ok(data_encoding::HEXLOWER.encode(&cofre_core::primitives::rand::array::<16>()?))
 }
@@ -467,9 +474,7 @@ impl Client {
         route: &str,
     ) -> Result<Vec<VaultItem>> {
         let all = self.raw_pages(access, route).await?;
-        // RSA unwraps on all cores; this blocks the calling task for as long.
-        use rayon::prelude::*;
-        Ok(all.into_par_iter().map(|i| open_item(i, keys)).collect())
+        Ok(open_items(all, keys))
     }
 
     /// Storage used and the quota.

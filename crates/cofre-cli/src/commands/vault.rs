@@ -248,16 +248,46 @@ pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result
     }
 }
 
-/// `cofre ls`: your items, then those shared with you.
+/// `cofre ls`: your items, then those shared with you. The table prints a page at a
+/// time (each page's item keys unwrapped on all cores), so the first lines appear
+/// quickly whatever the size of the vault; `--json` prints one array at the end.
 pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let (items, warnings) = everything(&v).await?;
-    print_items(
-        &v,
-        &items,
-        a.json,
-        "No items yet: `cofre put FILE` or `cofre note TEXT`.",
-    )?;
+    if a.json {
+        let (items, warnings) = everything(&v).await?;
+        print_items(&v, &items, true, "")?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        return Ok(());
+    }
+    let mut after: Option<String> = None;
+    let mut any = false;
+    let mut damaged = 0;
+    loop {
+        let page = v.client.items_page(&v.token, after.as_deref(), 200).await?;
+        let items = cofre_client::vault::open_items(page.items, &v.keys);
+        if !items.is_empty() && !any {
+            print_header();
+            any = true;
+        }
+        damaged += print_rows(&v, &items);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let (shared, warnings) = crate::commands::sharing::trusted_inbox(&v).await?;
+    let shared: Vec<VaultItem> = shared.into_iter().map(|(i, _)| i).collect();
+    if !shared.is_empty() && !any {
+        print_header();
+        any = true;
+    }
+    damaged += print_rows(&v, &shared);
+    if !any {
+        println!("No items yet: `cofre put FILE` or `cofre note TEXT`.");
+    }
+    warn_damaged(damaged);
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -271,13 +301,6 @@ pub(crate) fn print_items(
     json: bool,
     empty: &str,
 ) -> anyhow::Result<()> {
-    let from = |i: &VaultItem| {
-        if i.owner == v.username {
-            "-".to_owned()
-        } else {
-            i.owner.clone()
-        }
-    };
     if json {
         let rows: Vec<serde_json::Value> = items
             .iter()
@@ -301,12 +324,29 @@ pub(crate) fn print_items(
         println!("{empty}");
         return Ok(());
     }
-    let mut damaged = 0;
+    print_header();
+    let damaged = print_rows(v, items);
+    warn_damaged(damaged);
+    Ok(())
+}
+
+/// The column titles of a listing.
+fn print_header() {
     println!(
-        "{:<32}  {:>9}  {:<16}  {:<4}  NAME",
-        "ID", "SIZE", "MODIFIED (UTC)", "KIND"
+        "{:<32}  {:>9}  {:<16}  {:<4}  {:<12}  NAME",
+        "ID", "SIZE", "MODIFIED (UTC)", "KIND", "FROM"
     );
+}
+
+/// One line per item; returns how many failed their integrity check.
+fn print_rows(v: &Vault, items: &[VaultItem]) -> usize {
+    let mut damaged = 0;
     for i in items {
+        let from = if i.owner == v.username {
+            "-"
+        } else {
+            i.owner.as_str()
+        };
         match i.content() {
             Ok(c) => {
                 let m = &c.metadata;
@@ -315,18 +355,17 @@ pub(crate) fn print_items(
                     ItemKind::File => "file",
                 };
                 println!(
-                    "{:<32}  {:>9}  {:<16}  {kind:<4}  {:<12}  {}",
+                    "{:<32}  {:>9}  {:<16}  {kind:<4}  {from:<12}  {}",
                     i.id,
                     human(m.size),
                     date(m.modified),
-                    from(i),
                     m.name.escape_debug()
                 );
             }
             Err(_) => {
                 damaged += 1;
                 println!(
-                    "{:<32}  {:>9}  {:<16}  ????  DAMAGED: failed its integrity check",
+                    "{:<32}  {:>9}  {:<16}  ????  {from:<12}  DAMAGED: failed its integrity check",
                     i.id,
                     "?",
                     date(i.updated_at)
@@ -334,12 +373,15 @@ pub(crate) fn print_items(
             }
         }
     }
+    damaged
+}
+
+fn warn_damaged(damaged: usize) {
     if damaged > 0 {
         eprintln!(
             "warning: {damaged} item(s) failed their integrity check: the server returned data that was damaged or tampered with."
         );
     }
-    Ok(())
 }
 
 /// Downloads `item` into `out`, with a progress bar.
