@@ -419,7 +419,7 @@ pub struct RegisterArgs {
     /// Username (3 to 32 of a-z, 0-9, '.', '_', '-').
     pub username: String,
     /// An invite token, if the server requires one.
-    #[arg(long, env = "COFRE_INVITE")]
+    #[arg(long, env = "COFRE_INVITE", allow_hyphen_values = true)]
     pub invite: Option<String>,
     /// Password source.
     #[command(flatten)]
@@ -623,4 +623,31 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("not a size: {s:?} (e.g. 10G)"))?;
     n.checked_mul(1u64 << shift)
         .ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_invite_token_may_start_with_a_dash() {
+        // Invite tokens are base64url: one in 64 starts with '-'.
+        let cli =
+            Cli::try_parse_from(["cofre", "register", "bob", "--invite", "-_2Is5RYzDC"]).unwrap();
+        match cli.command {
+            Command::Register(a) => assert_eq!(a.invite.as_deref(), Some("-_2Is5RYzDC")),
+            _ => panic!("not register"),
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("10G").unwrap(), 10 << 30);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        assert!(parse_size("10X").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999T").is_err());
+    }
 }
