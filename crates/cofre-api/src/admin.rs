@@ -65,3 +65,46 @@ pub struct AuditPage {
     /// Events in chain order.
     pub events: Vec<AuditEvent>,
 }
+
+/// One backup archive in the server's backup folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupFile {
+    /// File name.
+    pub name: String,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The result of a backup run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupRun {
+    /// Start (Unix seconds).
+    pub started_at: i64,
+    /// End (Unix seconds).
+    pub finished_at: i64,
+    /// `schedule` or `admin`.
+    pub trigger: String,
+    /// The archive written, on success.
+    pub file: Option<String>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// `GET /api/v1/admin/backups` (and the answer to `POST`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupStatus {
+    /// Whether the server has a backup folder and key.
+    pub configured: bool,
+    /// Whether a backup is running now.
+    pub running: bool,
+    /// Seconds between scheduled backups, if scheduled.
+    pub every_secs: Option<u64>,
+    /// The last run since the server started.
+    pub last: Option<BackupRun>,
+    /// Archives in the backup folder, newest first.
+    pub backups: Vec<BackupFile>,
+}

@@ -78,6 +78,10 @@ pub enum ErrorCode {
     UploadOffsetMismatch,
     /// The upload is not complete (commit before every byte arrived).
     UploadIncomplete,
+    /// Backups are not configured on this server.
+    BackupsNotConfigured,
+    /// A backup is already running.
+    BackupRunning,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

@@ -15,6 +15,7 @@ pub struct Cli {
 }
 
 /// The subcommands.
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the cofre server (HTTP API) on its data directory, or a maintenance task.
@@ -69,6 +70,9 @@ pub enum Command {
     /// Administration (admin accounts only).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Backups of a server's data: key pair, create, verify, restore, list.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Run the local agent in the foreground (`login` starts it in the background).
     #[command(hide = true)]
     Agent(AgentArgs),
@@ -352,6 +356,24 @@ pub struct ServerArgs {
     /// Seconds between cleanup passes (abandoned uploads, orphaned blobs).
     #[arg(long, env = "COFRE_CLEANUP_EVERY", default_value_t = 3600)]
     pub cleanup_every: u64,
+    /// Folder for backups made by the server (needs --backup-key).
+    #[arg(long, env = "COFRE_BACKUP_DIR", requires = "backup_key")]
+    pub backup_dir: Option<PathBuf>,
+    /// Backup public key (PEM, from `cofre backup keygen`); the private key stays offline.
+    #[arg(long, env = "COFRE_BACKUP_KEY", requires = "backup_dir")]
+    pub backup_key: Option<PathBuf>,
+    /// Back up on a schedule: `6h`, `1d`, `30m`, or seconds (at least 60).
+    #[arg(long, env = "COFRE_BACKUP_EVERY", requires = "backup_dir", value_parser = parse_duration)]
+    pub backup_every: Option<u64>,
+    /// Keep this many newest backups.
+    #[arg(long, env = "COFRE_BACKUP_KEEP", default_value_t = 14)]
+    pub backup_keep: usize,
+    /// Also keep the newest backup of each of this many days.
+    #[arg(long, env = "COFRE_BACKUP_KEEP_DAILY", default_value_t = 0)]
+    pub backup_keep_daily: usize,
+    /// Also keep the newest backup of each of this many weeks.
+    #[arg(long, env = "COFRE_BACKUP_KEEP_WEEKLY", default_value_t = 0)]
+    pub backup_keep_weekly: usize,
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
     #[arg(long, env = "COFRE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -551,6 +573,127 @@ pub enum AdminCommand {
     RequireMfa(RequireMfaArgs),
     /// Show the audit log.
     Audit(AdminAuditArgs),
+    /// Start a backup on the server now (`--wait`: until it finishes).
+    Backup(AdminBackupArgs),
+    /// Show the server's backups: the last run and the archives kept.
+    Backups(AdminArgs),
+}
+
+/// `cofre admin backup`.
+#[derive(Debug, Args)]
+pub struct AdminBackupArgs {
+    /// Wait for the backup to finish and report its result.
+    #[arg(long)]
+    pub wait: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre backup ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Make a backup key pair: BASE.key (private, protected by a passphrase: keep it
+    /// offline) and BASE.pub (give it to the server with --backup-key).
+    Keygen(BackupKeygenArgs),
+    /// Back up a data directory now (the server may keep running).
+    Create(BackupCreateArgs),
+    /// Check a backup: structure, signature and every hash; with --key, also decrypt
+    /// everything and check the database.
+    Verify(BackupVerifyArgs),
+    /// Rebuild a data directory from a backup.
+    Restore(BackupRestoreArgs),
+    /// List the backups in a folder.
+    List(BackupListArgs),
+    /// Show the fingerprint of a server's backup signing key (keep it with the backup key:
+    /// restore checks it).
+    Signer(DataArg),
+}
+
+/// `cofre backup keygen`.
+#[derive(Debug, Args)]
+pub struct BackupKeygenArgs {
+    /// Base name of the two files written.
+    #[arg(long, default_value = "cofre-backup")]
+    pub out: PathBuf,
+    /// Read the passphrase from this file instead of prompting.
+    #[arg(long, env = "COFRE_BACKUP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `cofre backup create`.
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// Data directory to back up.
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
+    /// The backup public key (BASE.pub from `cofre backup keygen`).
+    #[arg(long, env = "COFRE_BACKUP_KEY")]
+    pub backup_key: PathBuf,
+    /// Folder receiving the archive.
+    #[arg(long, env = "COFRE_BACKUP_DIR")]
+    pub out: PathBuf,
+}
+
+/// The expected signer of a backup.
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// The server's backup signing key: its fingerprint (`cofre backup signer`) or a
+    /// PEM file of it.
+    #[arg(long, env = "COFRE_BACKUP_SIGNER")]
+    pub signer: Option<String>,
+}
+
+/// `cofre backup verify`.
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// The archive.
+    pub file: PathBuf,
+    /// The backup private key file: also decrypt every file and check the database.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Read the key's passphrase from this file instead of prompting.
+    #[arg(long, env = "COFRE_BACKUP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Expected signer.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+}
+
+/// `cofre backup restore`.
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    /// The archive.
+    pub file: PathBuf,
+    /// The backup private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Read the key's passphrase from this file instead of prompting.
+    #[arg(long, env = "COFRE_BACKUP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The data directory to rebuild (must be empty or absent unless --force).
+    #[arg(long = "data")]
+    pub data: PathBuf,
+    /// Replace a non-empty data directory (only once the restore has succeeded).
+    #[arg(long)]
+    pub force: bool,
+    /// Expected signer.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Accept whatever key signed the backup (it is still checked to be intact).
+    #[arg(long, conflicts_with = "signer")]
+    pub any_signer: bool,
+}
+
+/// `cofre backup list`.
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// The backup folder.
+    #[arg(env = "COFRE_BACKUP_DIR")]
+    pub dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Admin command with no argument.
@@ -602,6 +745,30 @@ pub struct AdminAuditArgs {
     pub client: ClientArgs,
 }
 
+/// Parses a duration: seconds, or a number with `s`, `m`, `h`, `d` or `w`.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let unit = match c.to_ascii_lowercase() {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 7 * 86_400,
+                _ => return Err(format!("unknown unit in {s:?} (use s, m, h, d or w)")),
+            };
+            (s.get(..i).unwrap_or_default(), unit)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (e.g. 6h)"))?;
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("duration too large: {s:?}"))
+}
+
 /// Parses a byte count with an optional binary suffix: `512`, `64K`, `10M`, `8G`, `1T`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -629,6 +796,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("6h").unwrap(), 6 * 3600);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
+        assert_eq!(parse_duration("2W").unwrap(), 14 * 86_400);
+        assert!(parse_duration("6x").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("-1h").is_err());
+    }
 
     #[test]
     fn an_invite_token_may_start_with_a_dash() {

@@ -57,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             Command::Mfa(MfaCommand::Status(a)) => commands::mfa::status(a).await,
             Command::Mfa(MfaCommand::RecoveryCodes(a)) => commands::mfa::recovery_codes(a).await,
             Command::Admin(cmd) => commands::admin::run(cmd).await,
+            Command::Backup(cmd) => commands::backup::run(cmd).await,
         }
     })
 }

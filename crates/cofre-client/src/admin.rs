@@ -1,7 +1,7 @@
 //! Administration calls (admin role only).
 
 use cofre_api::SecretString;
-use cofre_api::admin::{AdminUser, AuditPage, Invite, PolicyUpdate};
+use cofre_api::admin::{AdminUser, AuditPage, BackupStatus, Invite, PolicyUpdate};
 use reqwest::Method;
 
 use crate::Client;
@@ -102,5 +102,17 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// The server's backup status: configuration, last run, archives.
+    pub async fn admin_backups(&self, access: &SecretString) -> Result<BackupStatus> {
+        self.call::<(), _>(Method::GET, "/admin/backups", Some(access), None)
+            .await
+    }
+
+    /// Starts a backup on the server (it runs in the background).
+    pub async fn admin_start_backup(&self, access: &SecretString) -> Result<BackupStatus> {
+        self.call::<(), _>(Method::POST, "/admin/backups", Some(access), None)
+            .await
     }
 }

@@ -14,11 +14,14 @@
 //! - [`keys`]: the key hierarchy (master key, auth key, stretched key, user key,
 //!   RSA key pair, recovery key, item keys) and the server's own secret.
 //! - [`totp`]: RFC 6238 one-time codes with the matched step, for replay checks.
+//! - [`backup`]: the backup archive (header, signed manifest, trailer) and the
+//!   passphrase-protected backup key file.
 //! - [`vault`]: an item's metadata and the contexts binding it and its body to the
 //!   item id.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod error;
 pub mod format;
 pub mod keys;

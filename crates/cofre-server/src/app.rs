@@ -61,7 +61,9 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         path: config.blobs_path(),
         source,
     })?;
+    let backups = crate::backup::schedule::Backups::new(backup_settings(&config)?);
     let state = AppState {
+        backups: Arc::new(backups),
         blobs: Arc::new(blobs),
         uploads_busy: Arc::default(),
         throttle: Throttle::new(&config),
@@ -73,6 +75,29 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         audit: Arc::new(audit),
     };
     Ok((state, created_dir || created_keys))
+}
+
+/// Reads the backup public key named by the settings.
+fn backup_settings(
+    config: &ServerConfig,
+) -> Result<Option<crate::backup::schedule::BackupSettings>, ConfigError> {
+    let Some(b) = &config.backup else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(&b.key_file)
+        .map_err(|e| ConfigError::Invalid(format!("backup key {}: {e}", b.key_file.display())))?;
+    let key = cofre_core::backup::key_file::public_key_from_pem(&pem)
+        .map_err(|e| ConfigError::Invalid(format!("backup key {}: {e}", b.key_file.display())))?;
+    Ok(Some(crate::backup::schedule::BackupSettings {
+        dir: b.dir.clone(),
+        key,
+        every_secs: b.every_secs,
+        retention: crate::backup::retention::Retention {
+            keep_last: b.keep_last,
+            keep_daily: b.keep_daily,
+            keep_weekly: b.keep_weekly,
+        },
+    }))
 }
 
 /// The whole HTTP API.
@@ -127,6 +152,7 @@ pub async fn serve(
     let store = state.store.clone();
     let tls = state.config.tls.clone();
     let cleanup = tokio::spawn(crate::cleanup::run_every(state.clone()));
+    let backups = tokio::spawn(crate::backup::schedule::run_every(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         None => {
@@ -169,6 +195,7 @@ pub async fn serve(
         }
     }
     cleanup.abort();
+    backups.abort();
     store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())

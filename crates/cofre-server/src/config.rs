@@ -56,6 +56,25 @@ pub struct ServerConfig {
     pub upload_expiry_secs: i64,
     /// Seconds between cleanup passes (abandoned uploads, orphaned blobs).
     pub cleanup_every_secs: u64,
+    /// Backups made by the server (scheduled or on an admin's request); none: disabled.
+    pub backup: Option<BackupConfig>,
+}
+
+/// Where the server writes backups, encrypted to which key, how often, how many kept.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// The folder receiving archives.
+    pub dir: PathBuf,
+    /// The backup public key file (PEM), from `cofre backup keygen`.
+    pub key_file: PathBuf,
+    /// Seconds between scheduled backups (none: only on request).
+    pub every_secs: Option<u64>,
+    /// Keep this many newest archives.
+    pub keep_last: usize,
+    /// Also keep the newest archive of each of this many days.
+    pub keep_daily: usize,
+    /// Also keep the newest archive of each of this many weeks.
+    pub keep_weekly: usize,
 }
 
 /// A PEM certificate chain and its private key.
@@ -98,6 +117,7 @@ impl ServerConfig {
             max_part_bytes: 16 << 20,
             upload_expiry_secs: 24 * 3600,
             cleanup_every_secs: 3600,
+            backup: None,
         }
     }
 
@@ -139,6 +159,14 @@ impl ServerConfig {
         }
         if self.cleanup_every_secs < 1 {
             return bad("the cleanup interval must be at least 1 second");
+        }
+        if let Some(b) = &self.backup {
+            if b.every_secs.is_some_and(|s| s < 60) {
+                return bad("the backup interval must be at least 60 seconds");
+            }
+            if b.keep_last < 1 {
+                return bad("backup retention must keep at least 1 archive");
+            }
         }
         Ok(())
     }

@@ -107,6 +107,14 @@ pub enum ApiError {
         /// Received so far.
         received: u64,
     },
+    /// No backup folder or key.
+    #[error(
+        "backups are not configured on this server (start it with --backup-dir and --backup-key)"
+    )]
+    BackupsNotConfigured,
+    /// A run is in progress.
+    #[error("a backup is already running")]
+    BackupRunning,
     /// Commit before the upload is complete.
     #[error("upload incomplete: {received} of {size} bytes received")]
     UploadIncomplete {
@@ -142,9 +150,10 @@ impl ApiError {
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } | Self::ItemTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UploadOffsetMismatch { .. } | Self::UploadIncomplete { .. } => {
-                StatusCode::CONFLICT
-            }
+            Self::UploadOffsetMismatch { .. }
+            | Self::UploadIncomplete { .. }
+            | Self::BackupsNotConfigured
+            | Self::BackupRunning => StatusCode::CONFLICT,
         }
     }
 
@@ -177,6 +186,8 @@ impl ApiError {
             Self::ItemTooLarge { .. } => ErrorCode::ItemTooLarge,
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             Self::UploadIncomplete { .. } => ErrorCode::UploadIncomplete,
+            Self::BackupsNotConfigured => ErrorCode::BackupsNotConfigured,
+            Self::BackupRunning => ErrorCode::BackupRunning,
         }
     }
 

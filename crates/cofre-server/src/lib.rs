@@ -12,6 +12,7 @@
 //! - [`routes`]: one module per resource.
 //! - [`store`]: the database (SQLite by default), one module per table group.
 //! - [`blobs`]: item bodies (ciphertext) behind the blob-store trait; a local folder.
+//! - [`backup`]: encrypted, signed backups: create, verify, restore, schedule, retention.
 //! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
 //! - [`secrets`]: the server's own key files.
 //! - [`audit`]: the hash-chained audit log.
@@ -21,6 +22,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod cleanup;
 pub mod clock;

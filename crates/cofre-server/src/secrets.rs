@@ -6,6 +6,8 @@
 //!   but the two newest.
 //! - `server-secret`: 32 bytes for fake prelogin salts and recovery-code tags.
 //! - `at-rest.key`: 64 bytes (AES-256 + HMAC keys) sealing TOTP secrets in the database.
+//! - `backup-signing.p8`: RSA-3072 key (PKCS#8) signing backup manifests, made by the
+//!   first backup ([`backup_signer`]).
 //!
 //! They are created on first start. Losing them logs everyone out and disables TOTP
 //! (secrets can no longer be opened); it never exposes user data, which the server
@@ -134,6 +136,35 @@ impl ServerKeys {
     /// The key that signs new tokens.
     pub fn current(&self) -> Option<&SigningKey> {
         self.signing.first()
+    }
+}
+
+/// File name of the backup signing key under `DATA/keys/`.
+pub const BACKUP_SIGNER_FILE: &str = "backup-signing.p8";
+
+/// The key that signs backup manifests, created on first use.
+pub fn backup_signer(data_dir: &Path) -> Result<cofre_core::keys::PrivateKey, KeyFileError> {
+    let dir = data_dir.join("keys");
+    crate::config::create_private_dir(&dir).map_err(io(&dir))?;
+    let path = dir.join(BACKUP_SIGNER_FILE);
+    if let Some(der) = read_secret_file(&path)? {
+        return cofre_core::keys::PrivateKey::from_pkcs8(&der)
+            .map_err(|e| invalid(&path, &e.to_string()));
+    }
+    let key =
+        cofre_core::keys::PrivateKey::generate().map_err(|e| invalid(&path, &e.to_string()))?;
+    let der = key.to_pkcs8().map_err(|e| invalid(&path, &e.to_string()))?;
+    match write_private_file(&path, der.expose()) {
+        Ok(()) => Ok(key),
+        // Another process made it first: use theirs.
+        Err(KeyFileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            let der = read_secret_file(&path)?.unwrap_or_default();
+            cofre_core::keys::PrivateKey::from_pkcs8(&der)
+                .map_err(|e| invalid(&path, &e.to_string()))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// Item bodies.
     pub blobs: Arc<dyn BlobStore>,
+    /// Backups run by the server.
+    pub backups: Arc<crate::backup::schedule::Backups>,
     /// Uploads with a part being written right now (one writer per upload).
     pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }

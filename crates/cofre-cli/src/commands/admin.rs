@@ -4,7 +4,9 @@ use anyhow::Context as _;
 use cofre_client::Client;
 use cofre_client::api::SecretString;
 
-use crate::cli::{AdminArgs, AdminAuditArgs, AdminCommand, AdminUserArgs, RequireMfaArgs};
+use crate::cli::{
+    AdminArgs, AdminAuditArgs, AdminBackupArgs, AdminCommand, AdminUserArgs, RequireMfaArgs,
+};
 use crate::session::State;
 
 /// Runs an admin command.
@@ -46,6 +48,8 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Invite(a) => invite(a).await,
         AdminCommand::RequireMfa(a) => require_mfa(a).await,
         AdminCommand::Audit(a) => audit(a).await,
+        AdminCommand::Backup(a) => backup(a).await,
+        AdminCommand::Backups(a) => backups(a).await,
     }
 }
 
@@ -150,6 +154,83 @@ async fn audit(a: AdminAuditArgs) -> anyhow::Result<()> {
             e.subject.as_deref().unwrap_or("-"),
             e.address.as_deref().unwrap_or("-"),
         );
+    }
+    Ok(())
+}
+
+async fn backup(a: AdminBackupArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let started = client.admin_start_backup(&s.access_token).await?;
+    if !a.wait {
+        println!("Backup started; `cofre admin backups` shows its result.");
+        return Ok(());
+    }
+    let previous = started.last.as_ref().map(|l| l.started_at);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let st = client.admin_backups(&s.access_token).await?;
+        let Some(last) = st
+            .last
+            .filter(|l| !st.running && Some(l.started_at) != previous)
+        else {
+            continue;
+        };
+        if let Some(err) = last.error {
+            anyhow::bail!("the backup failed: {err}");
+        }
+        println!(
+            "Backup written: {} ({} bytes)",
+            last.file.unwrap_or_default(),
+            last.bytes
+        );
+        return Ok(());
+    }
+}
+
+async fn backups(a: AdminArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
+    let (client, s) = state.session().await?;
+    let st = client.admin_backups(&s.access_token).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
+    if !st.configured {
+        println!("Backups are not configured on this server (--backup-dir and --backup-key).");
+        return Ok(());
+    }
+    match st.every_secs {
+        Some(s) => println!(
+            "Scheduled every {s} s{}",
+            if st.running {
+                "; one is running now"
+            } else {
+                ""
+            }
+        ),
+        None => println!(
+            "Not scheduled (on request only){}",
+            if st.running {
+                "; one is running now"
+            } else {
+                ""
+            }
+        ),
+    }
+    if let Some(l) = &st.last {
+        match &l.error {
+            None => println!(
+                "Last run ({}): wrote {} ({} bytes)",
+                l.trigger,
+                l.file.as_deref().unwrap_or("?"),
+                l.bytes
+            ),
+            Some(e) => println!("Last run ({}): FAILED: {e}", l.trigger),
+        }
+    }
+    for b in &st.backups {
+        println!("{:<48} {:>14} bytes", b.name, b.bytes);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod backup;
 pub mod contacts;
 pub mod keys;
 pub mod mfa;

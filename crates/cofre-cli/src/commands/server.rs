@@ -98,6 +98,16 @@ fn config(args: &ServerArgs) -> ServerConfig {
     c.max_item_bytes = args.max_item;
     c.upload_expiry_secs = args.upload_expiry;
     c.cleanup_every_secs = args.cleanup_every;
+    if let (Some(dir), Some(key)) = (&args.backup_dir, &args.backup_key) {
+        c.backup = Some(cofre_server::config::BackupConfig {
+            dir: dir.clone(),
+            key_file: key.clone(),
+            every_secs: args.backup_every,
+            keep_last: args.backup_keep,
+            keep_daily: args.backup_keep_daily,
+            keep_weekly: args.backup_keep_weekly,
+        });
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         c.tls = Some(cofre_server::config::TlsFiles {
             cert: cert.clone(),

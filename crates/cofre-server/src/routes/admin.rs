@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use cofre_api::SecretString;
-use cofre_api::admin::{AdminUser, AuditEvent, AuditPage, Invite, PolicyUpdate};
+use cofre_api::admin::{
+    AdminUser, AuditEvent, AuditPage, BackupFile, BackupRun, BackupStatus, Invite, PolicyUpdate,
+};
 use serde::Deserialize;
 
 use crate::audit::Event;
@@ -31,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/invites", post(invite))
         .route("/admin/policy", put(policy))
         .route("/admin/audit", get(audit))
+        .route("/admin/backups", get(backups).post(start_backup))
 }
 
 #[utoipa::path(
@@ -300,4 +303,85 @@ pub(crate) async fn audit(
             })
             .collect(),
     }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/backups",
+    tag = "admin",
+    summary = "Backup status: configuration, the last run, the archives in the backup folder",
+    responses((status = 200, description = "OK", body = BackupStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn backups(
+    State(app): State<AppState>,
+    _admin: AdminSession,
+) -> Result<Json<BackupStatus>, ApiError> {
+    backup_status(&app).await.map(Json)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/backups",
+    tag = "admin",
+    summary = "Start a backup now (it runs in the background; poll GET for the result)",
+    responses((status = 202, description = "Started", body = BackupStatus), (status = "4XX", description = "Error: backups_not_configured, backup_running", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn start_backup(
+    State(app): State<AppState>,
+    admin: AdminSession,
+) -> Result<(StatusCode, Json<BackupStatus>), ApiError> {
+    use crate::backup::schedule::RunError;
+    let guard = app.backups.try_start().map_err(|e| match e {
+        RunError::NotConfigured => ApiError::BackupsNotConfigured,
+        RunError::Busy => ApiError::BackupRunning,
+    })?;
+    let task_app = app.clone();
+    let actor = admin.0.user.id.clone();
+    tokio::spawn(async move {
+        crate::backup::schedule::run(&task_app, "admin", Some(&actor)).await;
+        drop(guard);
+    });
+    Ok((StatusCode::ACCEPTED, Json(backup_status(&app).await?)))
+}
+
+async fn backup_status(app: &AppState) -> Result<BackupStatus, ApiError> {
+    let settings = app.backups.settings().cloned();
+    let mut backups = Vec::new();
+    if let Some(s) = &settings {
+        let dir = s.dir.clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            crate::backup::schedule::list(&dir).map(|l| {
+                l.into_iter()
+                    .map(|b| {
+                        let bytes = std::fs::metadata(dir.join(&b.name)).map_or(0, |m| m.len());
+                        BackupFile {
+                            name: b.name,
+                            created_at: b.created_at,
+                            bytes,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        backups = listed;
+    }
+    Ok(BackupStatus {
+        configured: settings.is_some(),
+        running: app.backups.is_running(),
+        every_secs: settings.as_ref().and_then(|s| s.every_secs),
+        last: app.backups.last().map(|l| BackupRun {
+            started_at: l.started_at,
+            finished_at: l.finished_at,
+            trigger: l.trigger,
+            file: l.file,
+            bytes: l.bytes,
+            error: l.error,
+        }),
+        backups,
+    })
 }

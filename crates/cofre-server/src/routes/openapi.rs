@@ -24,7 +24,7 @@ use crate::state::AppState;
         mfa::status, mfa::enroll, mfa::confirm, mfa::disable, mfa::regenerate_codes,
         admin::users, admin::lock, admin::unlock, admin::force_logout, admin::delete_user,
         admin::reset_mfa,
-        admin::invite, admin::policy, admin::audit,
+        admin::invite, admin::policy, admin::audit, admin::backups, admin::start_backup,
         items::create, items::upload_status, items::upload_part, items::commit, items::list,
         items::usage, items::get_item, items::download, items::set_metadata, items::delete_item,
         shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,

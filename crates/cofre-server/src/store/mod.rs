@@ -6,6 +6,7 @@
 //! URL, not new handlers. Times are Unix seconds; flags are 0/1 integers.
 
 pub mod audit;
+pub mod backup;
 pub mod invites;
 pub mod items;
 pub mod mfa;

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod admin;
 mod audit;
+mod backup;
 mod bad_input;
 mod mfa;
 mod openapi;

@@ -1,0 +1,425 @@
+//! Backups through the library and the admin API: a backup restores into a server
+//! where every item decrypts byte for byte; a flipped byte anywhere, a truncated
+//! archive, a wrong key, a wrong passphrase and a manifest signed by another key are
+//! refused, and a refused restore writes nothing; the admin route runs backups, keeps
+//! the retention policy and audits them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cofre_api::ErrorCode;
+use cofre_client::client::LoggedIn;
+use cofre_client::vault::{NewItem, Source};
+use cofre_core::backup::BackupKeyFile;
+use cofre_core::backup::archive::{self as format, Header, Manifest, TRAILER_LEN, Trailer};
+use cofre_core::backup::key_file::public_key_to_pem;
+use cofre_core::keys::{KdfParams, PrivateKey};
+use cofre_core::secret::Password;
+use cofre_core::vault::ItemKind;
+use cofre_server::backup::archive::Archive;
+use cofre_server::backup::create::create;
+use cofre_server::backup::restore::{restore, verify_with_key};
+use cofre_server::backup::{BackupError, fingerprint};
+use cofre_server::config::BackupConfig;
+
+use crate::support::*;
+
+fn no_progress(_: u64, _: u64) {}
+
+fn quiet() -> Arc<dyn Fn(u64) + Send + Sync> {
+    Arc::new(|_| {})
+}
+
+fn bytes(len: usize, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(seed) as u8)
+        .collect()
+}
+
+async fn put(s: &TestServer, l: &LoggedIn, name: &str, body: Vec<u8>) -> String {
+    s.client
+        .upload(
+            &l.tokens.access_token,
+            &l.keys,
+            NewItem {
+                kind: ItemKind::File,
+                name: name.to_owned(),
+                content_type: "application/octet-stream".into(),
+            },
+            Source::Bytes(body),
+            &no_progress,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
+    let item = s
+        .client
+        .item(&l.tokens.access_token, &l.keys, id)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.client
+        .download(&l.tokens.access_token, &item, &mut out, &no_progress)
+        .await
+        .unwrap();
+    out
+}
+
+fn fast_kdf() -> KdfParams {
+    KdfParams::Argon2id {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    }
+}
+
+/// Nothing named after `target` exists next to it (no restore leftovers).
+fn nothing_written(target: &Path) {
+    assert!(!target.exists(), "{} was written", target.display());
+    let name = target.file_name().unwrap().to_string_lossy().into_owned();
+    for e in std::fs::read_dir(target.parent().unwrap()).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.contains(&name), "leftover {n}");
+    }
+}
+
+async fn try_restore(archive: &Path, key: &PrivateKey, target: &Path) -> Result<(), BackupError> {
+    let a = Archive::open(archive)?;
+    a.check_hashes(&|_| {})?;
+    restore(a, key, target, false, quiet()).await.map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_byte_for_byte_and_every_damage_is_refused() {
+    let s = start(|_| {}).await;
+    let alice = {
+        register(&s, "alice").await;
+        login(&s, "alice").await
+    };
+    let bodies = [
+        bytes(0, 1),
+        bytes(1, 2),
+        bytes(70_000, 3),
+        bytes(300_000, 4),
+    ];
+    let mut ids = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        ids.push(put(&s, &alice, &format!("f{i}"), b.clone()).await);
+    }
+    let pass = Password::new("backup passphrase for the test");
+    let (key_file, backup_key) = BackupKeyFile::generate(&pass, fast_kdf()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("backups");
+    let made = create(
+        &s.state.store,
+        &s.data,
+        backup_key.public_key(),
+        &out,
+        cofre_server::clock::now(),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.manifest.counts.items, 4);
+    assert_eq!(made.manifest.counts.users, 1);
+    let signer = made.signer_fingerprint.clone();
+    let file = made.path.clone();
+    // Nothing else is left in the folder (no partial file, no work directory).
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    // Verify without and with the key; the key file opens only with its passphrase.
+    let archive = Archive::open(&file).unwrap();
+    archive.check_signer(&signer).unwrap();
+    archive.check_hashes(&|_| {}).unwrap();
+    let reopened = BackupKeyFile::parse(&key_file.to_json().unwrap()).unwrap();
+    assert!(matches!(
+        reopened.open(&Password::new("not the passphrase at all")),
+        Err(cofre_core::Error::Decrypt)
+    ));
+    let private = reopened.open(&pass).unwrap();
+    verify_with_key(archive, &private, quiet()).await.unwrap();
+
+    // Restore and serve: every item decrypts byte for byte, the login works.
+    let restored = work.path().join("restored");
+    let r = restore(
+        Archive::open(&file).unwrap(),
+        &private,
+        &restored,
+        false,
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.schema_after, r.schema_before);
+    let s2 = start_in(restored.clone(), |_| {}).await;
+    let alice2 = login(&s2, "alice").await;
+    for (id, body) in ids.iter().zip(&bodies) {
+        assert_eq!(&fetch(&s2, &alice2, id).await, body);
+    }
+    s2.stop().await;
+
+    // Into a non-empty directory: refused without --force, the directory untouched.
+    std::fs::write(restored.join("marker"), b"x").unwrap();
+    let err = restore(
+        Archive::open(&file).unwrap(),
+        &private,
+        &restored,
+        false,
+        quiet(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, BackupError::TargetNotEmpty(_)), "{err}");
+    assert!(restored.join("marker").exists());
+    restore(
+        Archive::open(&file).unwrap(),
+        &private,
+        &restored,
+        true,
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert!(!restored.join("marker").exists(), "replaced by --force");
+    assert!(restored.join("cofre.db").exists());
+
+    // One flipped byte anywhere: refused, and the restore writes nothing.
+    let original = std::fs::read(&file).unwrap();
+    let len = original.len();
+    let (_, header_len) = Header::parse(&original).unwrap();
+    let db = made
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.path == "cofre.db")
+        .unwrap();
+    let blob = made
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.path.starts_with("blobs/") && f.size > 1000)
+        .unwrap();
+    let trailer = Trailer::parse(&original[len - TRAILER_LEN..]).unwrap();
+    let manifest_at =
+        len - TRAILER_LEN - trailer.signature_len as usize - trailer.manifest_len as usize;
+    let positions = [
+        0,
+        1,
+        2,
+        5,                                        // backup id
+        header_len - 1,                           // wrapped key
+        header_len,                               // first entry's stream header
+        blob.offset as usize + 10,                // a blob's first chunk
+        (blob.offset + blob.length) as usize - 1, // a blob's last byte
+        db.offset as usize + 30,                  // the database
+        (db.offset + db.length / 2) as usize,
+        manifest_at, // manifest JSON
+        manifest_at + 40,
+        len - TRAILER_LEN - 5, // signature
+        len - TRAILER_LEN,     // trailer lengths
+        len - 1,               // end marker
+    ];
+    for (n, &pos) in positions.iter().enumerate() {
+        let mut damaged = original.clone();
+        damaged[pos] ^= 0x01;
+        let path = work.path().join(format!("flip-{n}.cbk"));
+        std::fs::write(&path, &damaged).unwrap();
+        let target = work.path().join(format!("flip-target-{n}"));
+        let err = try_restore(&path, &private, &target).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                BackupError::Malformed { .. }
+                    | BackupError::BadSignature { .. }
+                    | BackupError::HashMismatch { .. }
+            ),
+            "byte {pos}: {err}"
+        );
+        nothing_written(&target);
+        // Even skipping the hash check, extraction itself refuses the damage.
+        if let Ok(a) = Archive::open(&path) {
+            let err = restore(a, &private, &target, false, quiet())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    BackupError::HashMismatch { .. } | BackupError::Decrypt { .. }
+                ),
+                "byte {pos} at restore: {err}"
+            );
+            nothing_written(&target);
+        }
+    }
+
+    // Truncated anywhere.
+    for cut in [
+        len - 1,
+        len - TRAILER_LEN,
+        manifest_at,
+        len / 2,
+        header_len,
+        10,
+        0,
+    ] {
+        let path = work.path().join(format!("cut-{cut}.cbk"));
+        std::fs::write(&path, &original[..cut]).unwrap();
+        let target = work.path().join(format!("cut-target-{cut}"));
+        let err = try_restore(&path, &private, &target).await.unwrap_err();
+        assert!(
+            matches!(err, BackupError::Malformed { .. }),
+            "cut at {cut}: {err}"
+        );
+        nothing_written(&target);
+    }
+
+    // The wrong backup key.
+    let other = PrivateKey::generate().unwrap();
+    let target = work.path().join("wrong-key-target");
+    let err = try_restore(&file, &other, &target).await.unwrap_err();
+    assert!(matches!(err, BackupError::WrongKey), "{err}");
+    nothing_written(&target);
+
+    // Signed by another key: the manifest names the other key and verifies under it,
+    // so the pinned signer catches it; or it names ours and does not verify.
+    let forger = PrivateKey::generate().unwrap();
+    let header_bytes = &original[..header_len];
+    let body = &original[header_len..manifest_at];
+    let json = &original[manifest_at..manifest_at + trailer.manifest_len as usize];
+    let mut forged: Manifest = serde_json::from_slice(json).unwrap();
+    forged.signer = cofre_core::format::text::encode(forger.public_key().to_spki());
+    let forged_json = forged.to_json().unwrap();
+    let write_signed = |name: &str, json: &[u8]| -> PathBuf {
+        let sig = format::sign_manifest(&forger, header_bytes, json).unwrap();
+        let t = Trailer {
+            manifest_len: json.len() as u32,
+            signature_len: sig.as_bytes().len() as u32,
+        };
+        let path = work.path().join(name);
+        std::fs::write(
+            &path,
+            [header_bytes, body, json, sig.as_bytes(), &t.encode()].concat(),
+        )
+        .unwrap();
+        path
+    };
+    let path = write_signed("forged.cbk", &forged_json);
+    let a = Archive::open(&path).unwrap();
+    let err = a.check_signer(&signer).unwrap_err();
+    assert!(matches!(err, BackupError::SignerMismatch { .. }), "{err}");
+    assert_eq!(a.signer_fingerprint(), fingerprint(forger.public_key()));
+    let path = write_signed("forged-ours.cbk", json);
+    let err = Archive::open(&path).unwrap_err();
+    assert!(matches!(err, BackupError::BadSignature { .. }), "{err}");
+
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_route_runs_backups_keeps_the_policy_and_audits() {
+    let keys = tempfile::tempdir().unwrap();
+    let backup_key = PrivateKey::generate().unwrap();
+    let pem = keys.path().join("backup.pub");
+    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    let dir = keys.path().join("backups");
+    let (pem2, dir2) = (pem.clone(), dir.clone());
+    let s = start(move |c| {
+        c.backup = Some(BackupConfig {
+            dir: dir2,
+            key_file: pem2,
+            every_secs: None,
+            keep_last: 2,
+            keep_daily: 0,
+            keep_weekly: 0,
+        });
+    })
+    .await;
+    register(&s, "admin").await;
+    let admin = login(&s, "admin").await;
+    register(&s, "bob").await;
+    let bob = login(&s, "bob").await;
+    put(&s, &bob, "note", bytes(5000, 7)).await;
+
+    // Not for ordinary accounts.
+    let err = s
+        .client
+        .admin_start_backup(&bob.tokens.access_token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden), "{err}");
+
+    let status = s
+        .client
+        .admin_backups(&admin.tokens.access_token)
+        .await
+        .unwrap();
+    assert!(status.configured && status.last.is_none() && status.backups.is_empty());
+    for round in 1..=3 {
+        s.client
+            .admin_start_backup(&admin.tokens.access_token)
+            .await
+            .unwrap();
+        let st = loop {
+            let st = s
+                .client
+                .admin_backups(&admin.tokens.access_token)
+                .await
+                .unwrap();
+            if !st.running && st.last.is_some() {
+                break st;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let last = st.last.unwrap();
+        assert!(last.error.is_none(), "{last:?}");
+        assert_eq!(last.trigger, "admin");
+        let name = last.file.unwrap();
+        assert!(dir.join(&name).exists());
+        assert_eq!(st.backups.len(), round.min(2), "retention keeps the last 2");
+        assert_eq!(st.backups[0].name, name, "newest first");
+        // Each archive opens, verifies and holds both accounts and bob's item.
+        let a = Archive::open(&dir.join(&name)).unwrap();
+        a.check_hashes(&|_| {}).unwrap();
+        assert_eq!((a.manifest.counts.users, a.manifest.counts.items), (2, 1));
+        // A second start while one runs is refused (or this one already finished).
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let audit = s.state.store.audit_rows(0, 1000).await.unwrap();
+    let runs = audit
+        .iter()
+        .filter(|r| r.event == "backup.create" && r.outcome == "ok")
+        .count();
+    assert_eq!(runs, 3);
+    let key = backup_key;
+    let newest = s
+        .client
+        .admin_backups(&admin.tokens.access_token)
+        .await
+        .unwrap()
+        .backups[0]
+        .name
+        .clone();
+    verify_with_key(Archive::open(&dir.join(newest)).unwrap(), &key, quiet())
+        .await
+        .unwrap();
+    s.stop().await;
+
+    // A server without backup settings says so.
+    let s = start(|_| {}).await;
+    register(&s, "admin").await;
+    let admin = login(&s, "admin").await;
+    let err = s
+        .client
+        .admin_start_backup(&admin.tokens.access_token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::BackupsNotConfigured), "{err}");
+    s.stop().await;
+}
