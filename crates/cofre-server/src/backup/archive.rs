@@ -189,8 +189,14 @@ impl Archive {
             } else {
                 Box::new(Sink)
             };
-            let (reader, restored) = decrypt_entry(key, &context, entry, reader, out)?;
-            check_hash(entry, reader.hash)?;
+            let (hash, restored) =
+                if entry.compression == Compression::None && entry.length <= SMALL_ENTRY {
+                    decrypt_small(key, &context, entry, reader, out)?
+                } else {
+                    let (reader, restored) = decrypt_entry(key, &context, entry, reader, out)?;
+                    (reader.hash, restored)
+                };
+            check_hash(entry, hash)?;
             if restored != entry.size {
                 return Err(BackupError::Decrypt {
                     entry: entry.path.clone(),
@@ -217,15 +223,16 @@ fn check_hash(entry: &FileEntry, hash: Sha256) -> BackupResult<()> {
     }
 }
 
-/// A destination that can be synced at the end.
+/// A destination finished at the end of its entry. Files are flushed, not synced one
+/// by one: the restore syncs the whole file system once before it renames anything
+/// into place ([`super::restore`]).
 trait WriteSync: Write + Send {
     fn sync(&mut self) -> std::io::Result<()>;
 }
 
 impl WriteSync for std::io::BufWriter<File> {
     fn sync(&mut self) -> std::io::Result<()> {
-        self.flush()?;
-        self.get_ref().sync_all()
+        self.flush()
     }
 }
 
@@ -279,6 +286,49 @@ impl<R: Read> Read for Hashing<'_, R> {
         (self.report)(n as u64);
         Ok(n)
     }
+}
+
+/// Entries up to this length (a 1 MiB file and its chunk overhead) are read whole and
+/// decrypted on the calling thread.
+const SMALL_ENTRY: u64 = (1 << 20) + (1 << 16);
+
+/// Decrypts a small uncompressed entry on this thread; returns its hash and length.
+fn decrypt_small<R: Read>(
+    key: &SymmetricKey,
+    context: &[u8],
+    entry: &FileEntry,
+    mut reader: Hashing<'_, R>,
+    mut out: Box<dyn WriteSync>,
+) -> BackupResult<(Sha256, u64)> {
+    let bad = || BackupError::Decrypt {
+        entry: entry.path.clone(),
+    };
+    let io_err = |e: std::io::Error| BackupError::Io {
+        path: PathBuf::from(&entry.path),
+        source: e,
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(entry.length).unwrap_or(0));
+    reader.read_to_end(&mut bytes).map_err(io_err)?;
+    let (header, body) = bytes.split_at_checked(stream::HEADER_LEN).ok_or_else(bad)?;
+    let mut dec = stream::Decryptor::new(key, context, header).map_err(|_| bad())?;
+    let chunks: Vec<&[u8]> = body.chunks(dec.encoded_chunk_len()).collect();
+    if chunks.is_empty() {
+        return Err(bad());
+    }
+    let mut restored = 0u64;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let plain = dec
+            .open_next(chunk, i + 1 == chunks.len())
+            .map_err(|_| bad())?;
+        out.write_all(&plain).map_err(io_err)?;
+        restored += plain.len() as u64;
+    }
+    dec.finish().map_err(|_| bad())?;
+    if restored != entry.stored_size {
+        return Err(bad());
+    }
+    out.sync().map_err(io_err)?;
+    Ok((reader.hash, restored))
 }
 
 /// Decrypts one entry into `out` (decompressing if needed); returns the reader (for its

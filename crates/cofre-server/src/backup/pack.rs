@@ -15,6 +15,9 @@ use cofre_core::secret::SymmetricKey;
 
 use super::{BackupError, BackupResult, io};
 
+/// Files up to this size are encrypted on the calling thread.
+const SMALL_FILE: u64 = 1 << 20;
+
 /// Zstandard level for the database: fast, and most of its bytes are ciphertext anyway.
 const ZSTD_LEVEL: i32 = 3;
 
@@ -127,6 +130,20 @@ impl Packer {
             report: progress,
         };
         match compression {
+            Compression::None if size <= SMALL_FILE => {
+                // Small files (most blobs of a vault of notes): read whole and sealed on
+                // this thread, which is much cheaper than starting the parallel pipeline.
+                let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                let mut reader = reader;
+                reader.read_to_end(&mut bytes).map_err(io(source))?;
+                if bytes.len() as u64 != size {
+                    return Err(io(source)(std::io::Error::other(
+                        "file changed while being read",
+                    )));
+                }
+                self.add_small(path, &bytes, source)?;
+                self.finish_entry(path, size, compression, size);
+            }
             Compression::None => {
                 let stored = self.add_stream(path, reader, source)?;
                 if stored != size {
@@ -148,9 +165,41 @@ impl Packer {
 
     /// Adds `bytes` as `path`, uncompressed.
     pub fn add_bytes(&mut self, path: &str, bytes: &[u8]) -> BackupResult<()> {
-        let stored = self.add_stream(path, bytes, Path::new(path))?;
-        self.finish_entry(path, stored, Compression::None, stored);
+        self.add_small(path, bytes, Path::new(path))?;
+        let n = bytes.len() as u64;
+        self.finish_entry(path, n, Compression::None, n);
         Ok(())
+    }
+
+    /// Encrypts `bytes` as the next entry, chunk after chunk on this thread.
+    fn add_small(&mut self, path: &str, bytes: &[u8], source: &Path) -> BackupResult<()> {
+        let context = self.begin_entry(path, source)?;
+        let mut enc = stream::Encryptor::new(&self.key, &context).map_err(BackupError::Crypto)?;
+        self.out.write_all(enc.header()).map_err(io(source))?;
+        let size = enc.chunk_size();
+        let count = bytes.len().div_ceil(size).max(1);
+        let mut chunks = bytes.chunks(size);
+        for i in 0..count {
+            let chunk = chunks.next().unwrap_or_default();
+            let sealed = enc
+                .seal_next(chunk, i + 1 == count)
+                .map_err(BackupError::Crypto)?;
+            self.out.write_all(&sealed).map_err(io(source))?;
+        }
+        Ok(())
+    }
+
+    /// Checks the path, starts the entry's hash; returns the entry's stream context.
+    fn begin_entry(&mut self, path: &str, source: &Path) -> BackupResult<Vec<u8>> {
+        archive::check_path(path).map_err(|e| BackupError::Malformed {
+            path: source.to_owned(),
+            source: e,
+        })?;
+        let index = u32::try_from(self.entries.len())
+            .map_err(|_| BackupError::Worker("too many files".into()))?;
+        self.out.hash = Some(Sha256::new());
+        self.pending_start = self.out.written;
+        Ok(self.header.file_context(index, path))
     }
 
     /// Encrypts `reader` as the next entry; returns the plaintext length.
@@ -160,20 +209,12 @@ impl Packer {
         reader: R,
         source: &Path,
     ) -> BackupResult<u64> {
-        archive::check_path(path).map_err(|e| BackupError::Malformed {
-            path: source.to_owned(),
-            source: e,
-        })?;
-        let index = u32::try_from(self.entries.len())
-            .map_err(|_| BackupError::Worker("too many files".into()))?;
-        let context = self.header.file_context(index, path);
+        let context = self.begin_entry(path, source)?;
         let mut counted = Progress {
             inner: reader,
             read: 0,
             report: &|_| {},
         };
-        self.out.hash = Some(Sha256::new());
-        self.pending_start = self.out.written;
         match stream::encrypt(&self.key, &context, &mut counted, &mut self.out) {
             Ok(_) => Ok(counted.read),
             Err(cofre_core::Error::Io(e)) => Err(io(source)(e)),

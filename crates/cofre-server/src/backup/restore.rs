@@ -3,6 +3,7 @@
 //! then does the directory take the target's place. A failure at any step removes
 //! the fresh directory, so a restore never leaves a half-written data directory.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,6 +55,9 @@ pub async fn restore(
     let (a, dest) = (archive.clone(), fresh.path().to_owned());
     blocking(move || a.extract(&key, &dest, Extract::All, &*progress)).await?;
     let (before, after) = check_database(&fresh.path().join(DATABASE_PATH), &archive).await?;
+    // Everything written reaches the disk before the directory takes the target's place.
+    let dir = fresh.path().to_owned();
+    blocking(move || sync_filesystem(&dir)).await?;
 
     // Swap in: the old directory (if any) is moved aside, then removed.
     let fresh = fresh.keep();
@@ -132,6 +136,34 @@ async fn check_database(path: &Path, archive: &Archive) -> BackupResult<(i64, i6
     .await;
     store.close().await;
     Ok((before, result?))
+}
+
+/// Flushes every file written under `dir` to disk: one `syncfs` of its file system on
+/// Linux (rather than one fsync per restored file), and a walk fsyncing each file and
+/// folder elsewhere.
+fn sync_filesystem(dir: &Path) -> BackupResult<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let d = File::open(dir).map_err(io(dir))?;
+        rustix::fs::syncfs(&d).map_err(|e| io(dir)(e.into()))?;
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).map_err(io(&d))? {
+                let p = e.map_err(io(&d))?.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    File::open(&p).and_then(|f| f.sync_all()).map_err(io(&p))?;
+                }
+            }
+            File::open(&d).and_then(|f| f.sync_all()).map_err(io(&d))?;
+        }
+        Ok(())
+    }
 }
 
 fn non_empty(dir: &Path) -> BackupResult<bool> {
