@@ -423,3 +423,69 @@ async fn the_admin_route_runs_backups_keeps_the_policy_and_audits() {
     assert_eq!(err.code(), Some(ErrorCode::BackupsNotConfigured), "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_backs_up_when_the_newest_backup_is_too_old() {
+    let keys = tempfile::tempdir().unwrap();
+    let backup_key = PrivateKey::generate().unwrap();
+    let pem = keys.path().join("backup.pub");
+    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    let dir = keys.path().join("backups");
+    let config = |every: u64| {
+        let (pem, dir) = (pem.clone(), dir.clone());
+        move |c: &mut cofre_server::ServerConfig| {
+            c.backup = Some(BackupConfig {
+                dir,
+                key_file: pem,
+                every_secs: Some(every),
+                keep_last: 3,
+                keep_daily: 0,
+                keep_weekly: 0,
+            });
+        }
+    };
+    // Too short an interval is refused at start.
+    let mut bad = test_config(keys.path().join("unused"));
+    config(59)(&mut bad);
+    assert!(bad.validate().is_err());
+
+    // No backup yet: the scheduler makes one right away, audited as its own.
+    let data = keys.path().join("data");
+    let s = start_in(data.clone(), config(3600)).await;
+    let count = || {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .ends_with(".cbk")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count() == 0 || s.state.backups.is_running() {
+        assert!(std::time::Instant::now() < deadline, "no scheduled backup");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let last = s.state.backups.last().unwrap();
+    assert_eq!(last.trigger, "schedule");
+    assert!(last.error.is_none(), "{last:?}");
+    let audit = s.state.store.audit_rows(0, 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.event == "backup.create" && r.actor.is_none() && r.outcome == "ok")
+    );
+    s.stop().await;
+
+    // Restarted with a recent backup: none is due, none is made.
+    let s = start_in(data, config(3600)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(count(), 1);
+    assert!(s.state.backups.last().is_none());
+    s.stop().await;
+}
