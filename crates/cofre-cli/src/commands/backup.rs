@@ -77,7 +77,8 @@ async fn create(a: BackupCreateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", a.backup_key.display()))?;
     let key = public_key_from_pem(&pem)
         .with_context(|| format!("{} is not a backup public key", a.backup_key.display()))?;
-    let store = cofre_server::store::Store::open_sqlite(&db).await?;
+    // As it is: a backup never migrates the database it copies.
+    let store = cofre_server::store::Store::open_sqlite_as_is(&db).await?;
     let bar = progress_bar("backing up");
     bar.set_length(dir_size(&a.data.join("blobs")).unwrap_or(0));
     let b = bar.clone();

@@ -51,7 +51,7 @@ pub async fn create(
         .map_err(io(out_dir))?;
     let snapshot_path = work.path().join(DATABASE_PATH);
     store.snapshot_into(&snapshot_path).await?;
-    let snapshot = Store::open_sqlite(&snapshot_path).await?;
+    let snapshot = Store::open_sqlite_as_is(&snapshot_path).await?;
     snapshot.drop_uncommitted_items().await?;
     let ids = snapshot.committed_item_ids().await?;
     let schema_version = snapshot.schema_version().await?;

@@ -93,8 +93,24 @@ impl Store {
     /// Opens (creating if needed) the SQLite database at `path`: WAL journal, foreign
     /// keys enforced on every connection, a 5-second busy timeout, migrations applied.
     pub async fn open_sqlite(path: &Path) -> StoreResult<Self> {
+        let store = Self::connect_sqlite(path, "rwc").await?;
+        // The journal mode is stored in the file: once is enough.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .fetch_optional(&store.pool)
+            .await?;
+        store.migrate(SQLITE_MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    /// Opens an existing SQLite database as it is: no migration, no change of journal
+    /// mode (for backups, which must copy a database without changing its schema).
+    pub async fn open_sqlite_as_is(path: &Path) -> StoreResult<Self> {
+        Self::connect_sqlite(path, "rw").await
+    }
+
+    async fn connect_sqlite(path: &Path, mode: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let url = format!("sqlite://{}?mode=rwc", url_path(path));
+        let url = format!("sqlite://{}?mode={mode}", url_path(path));
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(8)
@@ -109,13 +125,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        // The journal mode is stored in the file: once is enough.
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .fetch_optional(&pool)
-            .await?;
-        let store = Self { pool };
-        store.migrate(SQLITE_MIGRATIONS).await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
     /// The pool, for the table modules.

@@ -489,3 +489,47 @@ async fn the_scheduler_backs_up_when_the_newest_backup_is_too_old() {
     assert!(s.state.backups.last().is_none());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
+    let s = start(|_| {}).await;
+    register(&s, "alice").await;
+    let alice = login(&s, "alice").await;
+    let id = put(&s, &alice, "old", bytes(2000, 9)).await;
+    // Make the database look like it was written before migration 4.
+    s.state
+        .store
+        .raw_execute("DROP TABLE key_rotations; DELETE FROM schema_migrations WHERE version = 4")
+        .await
+        .unwrap();
+    let backup_key = PrivateKey::generate().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let made = create(
+        &s.state.store,
+        &s.data,
+        backup_key.public_key(),
+        &work.path().join("b"),
+        cofre_server::clock::now(),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.manifest.schema_version, 3);
+    s.stop().await;
+    let target = work.path().join("restored");
+    let r = restore(
+        Archive::open(&made.path).unwrap(),
+        &backup_key,
+        &target,
+        false,
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.schema_before, r.schema_after), (3, 4));
+    let s2 = start_in(target, |_| {}).await;
+    assert_eq!(s2.state.store.schema_version().await.unwrap(), 4);
+    let alice2 = login(&s2, "alice").await;
+    assert_eq!(fetch(&s2, &alice2, &id).await, bytes(2000, 9));
+    s2.stop().await;
+}
