@@ -1,5 +1,8 @@
 //! Extractors for protected routes: a valid access token for a live session of an
-//! unlocked account, checked against the database on every request.
+//! unlocked account, checked against the database on every request (one query reads
+//! the session, the account, its TOTP state and the MFA policy; nothing of it is
+//! cached, so a revocation, lock, role or policy change applies to the next request,
+//! whichever server process made it).
 
 use std::net::SocketAddr;
 
@@ -10,18 +13,36 @@ use cofre_api::Role;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::sessions::SessionUser;
 use crate::store::users::User;
 
 /// A caller with a valid session. On a server whose policy requires MFA, accounts
 /// without MFA are refused here (`mfa_enrollment_required`); see [`EnrollingSession`].
 #[derive(Debug)]
 pub struct AuthSession {
-    /// The account (read now, not from the token).
-    pub user: User,
+    /// The account: id, username, role (read now, not from the token). Routes that
+    /// need its key material or hashes read the full row with [`Self::account`].
+    pub user: SessionUser,
     /// The session id.
     pub session_id: String,
     /// The client address.
     pub address: String,
+    /// Whether the account has TOTP enabled (read with the session).
+    pub mfa_enabled: bool,
+    /// Whether the server's policy requires MFA (read with the session).
+    mfa_required: bool,
+}
+
+impl AuthSession {
+    /// The caller's full account row (key material, hashes), read now. An account
+    /// deleted since the session was checked is `unauthorized`.
+    pub async fn account(&self, state: &AppState) -> Result<User, ApiError> {
+        state
+            .store
+            .user_by_id(&self.user.id)
+            .await?
+            .ok_or(ApiError::Unauthorized)
+    }
 }
 
 /// Like [`AuthSession`] but also admits an account that still has to enrol in MFA
@@ -48,20 +69,16 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthSession
         ApiError::Unauthorized
     })?;
     let now = crate::clock::now();
-    let session = state
+    let auth = state
         .store
-        .session(&claims.sid)
+        .session_auth(&claims.sid)
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    let session = auth.session;
     if session.user_id != claims.sub || session.revoked_at.is_some() || session.expires_at <= now {
         return Err(ApiError::Unauthorized);
     }
-    let user = state
-        .store
-        .user_by_id(&claims.sub)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if user.locked {
+    if auth.user.locked {
         return Err(ApiError::AccountLocked);
     }
     let address = parts
@@ -70,9 +87,11 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthSession
         .map(|ci| crate::state::address(&ci.0))
         .unwrap_or_default();
     Ok(AuthSession {
-        user,
+        user: auth.user,
         session_id: session.id,
         address,
+        mfa_enabled: auth.mfa_enabled,
+        mfa_required: auth.mfa_required,
     })
 }
 
@@ -89,15 +108,8 @@ impl FromRequestParts<AppState> for AuthSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let s = authenticate(parts, state).await?;
-        if state.store.mfa_required().await? {
-            let enabled = state
-                .store
-                .totp(&s.user.id)
-                .await?
-                .is_some_and(|t| t.enabled);
-            if !enabled {
-                return Err(ApiError::MfaEnrollmentRequired);
-            }
+        if s.mfa_required && !s.mfa_enabled {
+            return Err(ApiError::MfaEnrollmentRequired);
         }
         Ok(s)
     }

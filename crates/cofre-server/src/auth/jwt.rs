@@ -5,6 +5,16 @@
 //! checks issuer, audience, expiry and not-before, and accepts only keys this server
 //! holds. Session revocation is checked afterwards against the database
 //! ([`crate::auth::extract`]).
+//!
+//! A token whose signature and claims verified is remembered (keyed by the whole token
+//! string, at most [`VERIFIED_CACHE_MAX`] of them), so a client presenting the same
+//! token again skips the signature check; `exp` and `nbf` are checked again on every
+//! use, with the same leeway. This caches only what cannot change: the verdict of a
+//! signature check against this server's fixed set of keys. Revocation and everything
+//! else about the session is still read from the database on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cofre_api::Role;
 use cofre_api::auth::{Jwk, JwkSet};
@@ -15,6 +25,9 @@ use crate::secrets::ServerKeys;
 
 /// Clock tolerance for `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
+
+/// How many verified tokens [`TokenKeys::verify`] remembers (about 1 KiB each).
+pub const VERIFIED_CACHE_MAX: usize = 4096;
 
 /// The claims of an access token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,6 +82,8 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     ttl: i64,
+    /// Tokens whose signature and claims verified, by the whole token string.
+    verified: Mutex<HashMap<Box<str>, Arc<Claims>>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -107,6 +122,7 @@ impl TokenKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
+            verified: Mutex::default(),
         })
     }
 
@@ -139,8 +155,35 @@ impl TokenKeys {
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|_| TokenError::Sign)
     }
 
-    /// Verifies a token's signature and claims.
+    /// Verifies a token's signature and claims. A token that verified before (the
+    /// same string) skips the signature check, not the `exp` and `nbf` checks.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = crate::clock::now();
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned();
+        if let Some(claims) = cached {
+            check_times(&claims, now)?;
+            return Ok(Claims::clone(&claims));
+        }
+        let claims = self.verify_uncached(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= VERIFIED_CACHE_MAX {
+            // Drop what has expired; if the cache is still full, start again.
+            verified.retain(|_, c| check_times(c, now).is_ok());
+            if verified.len() >= VERIFIED_CACHE_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), Arc::new(claims.clone()));
+        Ok(claims)
+    }
+
+    /// Verifies a token's signature and claims, without the cache of verified tokens.
+    pub fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self
@@ -149,6 +192,14 @@ impl TokenKeys {
             .find(|k| k.kid == kid)
             .ok_or(TokenError::UnknownKey)?;
         Ok(jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)?.claims)
+    }
+
+    /// How many verified tokens are remembered (for tests).
+    pub fn verified_cached(&self) -> usize {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The public keys, as a JWKS document.
@@ -167,5 +218,124 @@ impl TokenKeys {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The `exp` and `nbf` checks of the validation, as `jsonwebtoken` does them (same
+/// leeway), for a token whose signature verified earlier.
+fn check_times(claims: &Claims, now: i64) -> Result<(), TokenError> {
+    use jsonwebtoken::errors::{Error, ErrorKind};
+    let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+    if claims.exp < now.saturating_sub(leeway) {
+        return Err(Error::from(ErrorKind::ExpiredSignature).into());
+    }
+    if claims.nbf > now.saturating_add(leeway) {
+        return Err(Error::from(ErrorKind::ImmatureSignature).into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::ServerKeys;
+
+    fn keys() -> (TokenKeys, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = ServerKeys::load_or_create(dir.path(), crate::clock::now()).unwrap();
+        let tokens = TokenKeys::new(&keys, "cofre", "cofre-api", 600).unwrap();
+        (tokens, dir)
+    }
+
+    fn cached(tokens: &TokenKeys, token: &str) -> Arc<Claims> {
+        Arc::clone(tokens.verified.lock().unwrap().get(token).unwrap())
+    }
+
+    fn set_cached(tokens: &TokenKeys, token: &str, claims: Claims) {
+        tokens
+            .verified
+            .lock()
+            .unwrap()
+            .insert(token.into(), Arc::new(claims));
+    }
+
+    #[test]
+    fn a_cached_token_is_still_checked_for_expiry_and_not_before() {
+        let (tokens, _dir) = keys();
+        let now = crate::clock::now();
+        let token = tokens.issue("u1", "s1", Role::User, now).unwrap();
+        assert_eq!(tokens.verify(&token).unwrap().sid, "s1");
+        assert_eq!(tokens.verified_cached(), 1);
+        assert_eq!(tokens.verify(&token).unwrap().sub, "u1");
+        assert_eq!(tokens.verified_cached(), 1);
+
+        // Time passes in the cache's copy: the same leeway as a full check applies.
+        let good = Claims::clone(&cached(&tokens, &token));
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap();
+        let mut c = good.clone();
+        c.exp = now - leeway + 2;
+        set_cached(&tokens, &token, c);
+        tokens.verify(&token).unwrap();
+        let mut c = good.clone();
+        c.exp = now - leeway - 2;
+        set_cached(&tokens, &token, c);
+        assert!(matches!(
+            tokens.verify(&token).unwrap_err(),
+            TokenError::Invalid(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature)
+        ));
+        let mut c = good;
+        c.nbf = now + leeway + 2;
+        set_cached(&tokens, &token, c);
+        assert!(matches!(
+            tokens.verify(&token).unwrap_err(),
+            TokenError::Invalid(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ImmatureSignature)
+        ));
+    }
+
+    #[test]
+    fn refused_tokens_are_not_cached() {
+        let (tokens, _dir) = keys();
+        let now = crate::clock::now();
+        let token = tokens.issue("u1", "s1", Role::User, now).unwrap();
+        // One signature character changed (not the last, whose low bits are padding).
+        let at = token.len() - 10;
+        let swap = if &token[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{swap}{}", &token[..at], &token[at + 1..]);
+        for bad in [tampered.as_str(), "not.a.jwt", ""] {
+            tokens.verify(bad).unwrap_err();
+            tokens.verify(bad).unwrap_err();
+        }
+        assert_eq!(tokens.verified_cached(), 0);
+        // Another server's keys do not verify this server's tokens, cached or not.
+        let (other, _dir2) = keys();
+        tokens.verify(&token).unwrap();
+        other.verify(&token).unwrap_err();
+        assert_eq!(other.verified_cached(), 0);
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let (tokens, _dir) = keys();
+        let now = crate::clock::now();
+        let token = tokens.issue("u1", "s1", Role::User, now).unwrap();
+        let template = tokens.verify(&token).unwrap();
+        // Full of expired entries and one live one: the expired ones go.
+        for i in 1..VERIFIED_CACHE_MAX {
+            let mut c = template.clone();
+            c.exp = now - 3600;
+            set_cached(&tokens, &format!("expired-{i}"), c);
+        }
+        assert_eq!(tokens.verified_cached(), VERIFIED_CACHE_MAX);
+        let second = tokens.issue("u2", "s2", Role::User, now).unwrap();
+        tokens.verify(&second).unwrap();
+        assert_eq!(tokens.verified_cached(), 2);
+        // Full of live entries: it starts again.
+        for i in 2..VERIFIED_CACHE_MAX {
+            set_cached(&tokens, &format!("live-{i}"), template.clone());
+        }
+        assert_eq!(tokens.verified_cached(), VERIFIED_CACHE_MAX);
+        let third = tokens.issue("u3", "s3", Role::User, now).unwrap();
+        assert_eq!(tokens.verify(&third).unwrap().sub, "u3");
+        assert_eq!(tokens.verified_cached(), 1);
     }
 }

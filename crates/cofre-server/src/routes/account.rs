@@ -35,8 +35,11 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "OK", body = Object), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
-pub(crate) async fn account_keys(s: AuthSession) -> Json<AccountKeys> {
-    Json(s.user.keys)
+pub(crate) async fn account_keys(
+    State(app): State<AppState>,
+    s: AuthSession,
+) -> Result<Json<AccountKeys>, ApiError> {
+    Ok(Json(s.account(&app).await?.keys))
 }
 
 /// The account keys with the new password's material swapped in.
@@ -72,16 +75,17 @@ pub(crate) async fn change_password(
     if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
         return Err(ApiError::TooManyRequests { retry_after });
     }
+    let account = s.account(&app).await?;
     if !app
         .hasher
-        .verify(req.current_auth_key.expose(), Some(&s.user.auth_hash))
+        .verify(req.current_auth_key.expose(), Some(&account.auth_hash))
         .await?
     {
         app.throttle.fail(&app.store, &keys, now).await?;
         app.audit_self(&s, "password.change", "failed").await;
         return Err(ApiError::InvalidCredentials);
     }
-    let new_keys = with_new_password(&s.user.keys, &req.new)?;
+    let new_keys = with_new_password(&account.keys, &req.new)?;
     let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
     app.store
         .set_password(&s.user.id, &hash, &new_keys, now)

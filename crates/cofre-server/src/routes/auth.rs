@@ -550,18 +550,14 @@ pub(crate) async fn logout_all(
     responses((status = 200, description = "OK", body = WhoAmI), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
-pub(crate) async fn whoami(
-    State(app): State<AppState>,
-    EnrollingSession(s): EnrollingSession,
-) -> Result<Json<WhoAmI>, ApiError> {
-    let mfa_enabled = app.store.totp(&s.user.id).await?.is_some_and(|t| t.enabled);
-    Ok(Json(WhoAmI {
+pub(crate) async fn whoami(EnrollingSession(s): EnrollingSession) -> Json<WhoAmI> {
+    Json(WhoAmI {
         user: UserInfo {
             user_id: s.user.id,
             username: s.user.username,
             role: s.user.role,
-            mfa_enabled,
+            mfa_enabled: s.mfa_enabled,
         },
         session_id: s.session_id,
-    }))
+    })
 }

@@ -289,7 +289,8 @@ pub(crate) async fn commit(
     let row = owned(&app, &s, &id, false).await?;
     // A client with a stale copy of the account's key (rotated elsewhere) would make
     // an item nobody can open.
-    if req.wrapped_key.recipient_key_id() != s.user.keys.public_key.key_id() {
+    let account = s.account(&app).await?;
+    if req.wrapped_key.recipient_key_id() != account.keys.public_key.key_id() {
         return Err(ApiError::BadRequest(
             "the item key is not wrapped for the account's current public key (log in again)"
                 .into(),

@@ -84,7 +84,7 @@ pub(crate) async fn start(
     s: AuthSession,
     ApiJson(req): ApiJson<PendingKeyPair>,
 ) -> Result<StatusCode, ApiError> {
-    if req.public_key == s.user.keys.public_key {
+    if req.public_key == s.account(&app).await?.keys.public_key {
         return Err(ApiError::BadRequest("that is the current key".into()));
     }
     let row = PendingRow {
@@ -254,7 +254,7 @@ pub(crate) async fn finish(
              re-wrap them, then finish"
         )));
     }
-    let mut account = s.user.keys.clone();
+    let mut account = s.account(&app).await?.keys;
     account.public_key = new.public_key;
     account.protected_private_key = new.protected_private_key;
     let now = crate::clock::now();

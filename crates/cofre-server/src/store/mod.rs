@@ -115,6 +115,12 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx would otherwise ping every idle connection before handing it out:
+            // for SQLite one more round trip to the connection's worker thread per
+            // query, about a third of a small query's cost. A connection to a local
+            // file does not go stale; one that fails anyway fails its query (the pool
+            // still pings on release and drops a broken connection then).
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute("PRAGMA foreign_keys = ON").await?;

@@ -1,9 +1,11 @@
 //! Sessions and their refresh tokens. A session is one login; its refresh tokens form a
 //! chain (each used once). Presenting a used token revokes the session.
 
+use cofre_api::Role;
 use sqlx::Row as _;
 
-use super::{Store, StoreResult, optional};
+use super::settings::MFA_REQUIRED;
+use super::{Store, StoreError, StoreResult, optional};
 
 /// A session row.
 #[derive(Clone, Debug)]
@@ -27,7 +29,84 @@ pub struct RefreshTokenRow {
     pub used_at: Option<i64>,
 }
 
+/// The account of a session, as far as checking a request needs it (the full row,
+/// with key material and hashes, is [`super::users::User`]).
+#[derive(Clone, Debug)]
+pub struct SessionUser {
+    /// Id.
+    pub id: String,
+    /// Normalized username.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Locked by an admin.
+    pub locked: bool,
+}
+
+/// Everything a request's authentication reads, as of one query: the session, its
+/// account, whether that account has TOTP enabled, and the server's MFA policy.
+#[derive(Clone, Debug)]
+pub struct SessionAuth {
+    /// The session.
+    pub session: Session,
+    /// Its account.
+    pub user: SessionUser,
+    /// Whether the account has confirmed (enabled) TOTP.
+    pub mfa_enabled: bool,
+    /// Whether the server requires MFA of every account (the `mfa_required` setting).
+    pub mfa_required: bool,
+}
+
 impl Store {
+    /// A session with its account, the account's TOTP state and the MFA policy, in
+    /// one round trip (what every authenticated request reads). `None` when there is
+    /// no such session (or its account is gone). Nothing here is cached: each call
+    /// reads the database as it is now.
+    pub async fn session_auth(&self, id: &str) -> StoreResult<Option<SessionAuth>> {
+        let row = optional(
+            sqlx::query(
+                "SELECT s.id, s.user_id, s.expires_at, s.revoked_at, \
+                        u.username, u.role, u.locked, \
+                        COALESCE(t.enabled, 0) AS mfa_enabled, \
+                        (SELECT value FROM settings WHERE key = $2) AS mfa_required \
+                 FROM sessions s \
+                 JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN mfa_totp t ON t.user_id = s.user_id \
+                 WHERE s.id = $1",
+            )
+            .bind(id)
+            .bind(MFA_REQUIRED)
+            .fetch_one(self.pool())
+            .await,
+        )?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let role: String = r.try_get("role")?;
+        let user_id: String = r.try_get("user_id")?;
+        Ok(Some(SessionAuth {
+            user: SessionUser {
+                id: user_id.clone(),
+                username: r.try_get("username")?,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+                    what: "role",
+                    reason: role.clone(),
+                })?,
+                locked: r.try_get::<i64, _>("locked")? != 0,
+            },
+            session: Session {
+                id: r.try_get("id")?,
+                user_id,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            },
+            mfa_enabled: r.try_get::<i64, _>("mfa_enabled")? != 0,
+            mfa_required: super::settings::is_true(
+                r.try_get::<Option<String>, _>("mfa_required")?.as_deref(),
+            ),
+        }))
+    }
+
     /// Creates a session with its first refresh token.
     pub async fn create_session(
         &self,

@@ -37,6 +37,11 @@ impl Store {
 
     /// Whether every account must use MFA.
     pub async fn mfa_required(&self) -> StoreResult<bool> {
-        Ok(self.setting(MFA_REQUIRED).await?.as_deref() == Some("true"))
+        Ok(is_true(self.setting(MFA_REQUIRED).await?.as_deref()))
     }
+}
+
+/// How a boolean setting reads: on only when set to exactly `true`.
+pub(crate) fn is_true(value: Option<&str>) -> bool {
+    value == Some("true")
 }

@@ -14,6 +14,7 @@ mod bad_input;
 mod mfa;
 mod openapi;
 mod rotation;
+mod session_checks;
 mod sharing;
 mod throttling;
 mod tls;
