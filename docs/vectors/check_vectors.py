@@ -2,17 +2,20 @@
 """An independent reader of cofre's formats, written from docs/FORMAT.md alone.
 
 It implements the readers of docs/FORMAT.md (sealed box, wrapped key, signature, stream
-with the look-ahead reader, key hierarchy, vault item metadata, text form) with
-Python's `cryptography` package, and checks every vector in this folder: positive
+with the look-ahead reader, key hierarchy, vault item metadata, text form, backup
+archive and backup key file) with Python's `cryptography` package, and checks every
+vector in this folder: positive
 vectors must decode to the stored values (and the deterministic ones must re-encode
 byte for byte), negative vectors must be rejected with the stored error class
 (FORMAT.md, section 2.3).
 
 Argon2id comes from `cryptography` when it has it (version 44 and later), otherwise
-from `argon2-cffi`'s low-level API.
+from `argon2-cffi`'s low-level API. Zstandard decompression (the backup's database
+entry) comes from `zstandard`; without it, the checks that need decompression are
+reported as skipped and everything else is still checked.
 
     python3 -m venv /tmp/cofre-vectors-venv
-    /tmp/cofre-vectors-venv/bin/pip install cryptography argon2-cffi
+    /tmp/cofre-vectors-venv/bin/pip install cryptography argon2-cffi zstandard
     /tmp/cofre-vectors-venv/bin/python docs/vectors/check_vectors.py
 
 Section numbers in comments are those of docs/FORMAT.md.
@@ -630,6 +633,291 @@ def write_item_metadata(members):
 
 
 # ------------------------------------------------------------------------------------
+# Section 13: backup archive and backup key file
+# ------------------------------------------------------------------------------------
+
+try:  # RFC 8878; the standard library has no Zstandard before Python 3.14
+    import zstandard as _zstandard
+except ImportError:  # pragma: no cover - depends on what is installed
+    _zstandard = None
+
+BACKUP_HEADER_FIXED_LEN = 3 + 16 + 2
+BACKUP_MAX_HEADER_LEN = BACKUP_HEADER_FIXED_LEN + 19 + 1024
+BACKUP_TRAILER_LEN = 16
+BACKUP_END_MAGIC = b"cofrebk1"
+BACKUP_MAX_MANIFEST_LEN = 256 << 20
+BACKUP_MAX_SIGNATURE_LEN = 3 + 16 + 1024
+CTX_BACKUP_KEY_PREFIX = b"cofre/v1/backup/"
+CTX_BACKUP_FILE_PREFIX = b"cofre/v1/backup/file/"
+CTX_BACKUP_MANIFEST = b"cofre/v1/backup/manifest"
+CTX_BACKUP_PRIVATE_KEY = b"cofre/v1/backup-private-key"
+BACKUP_KEY_FILE_FORMAT = "cofre-backup-key-v1"
+MANIFEST_MEMBERS = (
+    "format", "backup_id", "created_at", "server_version", "schema_version", "signer",
+    "counts", "files",
+)
+COUNTS_MEMBERS = ("users", "items", "shares")
+FILE_MEMBERS = ("path", "size", "compression", "stored_size", "offset", "length", "sha256")
+KEY_FILE_MEMBERS = ("format", "public_key", "kdf", "salt", "private_key")
+PATH_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+U32_MAX, U64_MAX, I64 = 2**32 - 1, 2**64 - 1, 2**63
+
+
+class ZstdUnavailable(Exception):
+    """Decompression was needed but no Zstandard library is installed."""
+
+
+def backup_header(backup_id, wrapped):
+    return bytes([0x05, 0x01, 0x01]) + backup_id + len(wrapped).to_bytes(2, "big") + wrapped
+
+
+def parse_backup_header(data):
+    """13.2: returns the backup id, the wrapped key and the header's length."""
+    check_header(data, 0x05)
+    if len(data) < BACKUP_HEADER_FIXED_LEN:
+        raise Reject("malformed", "truncated header")
+    wlen = int.from_bytes(data[19:21], "big")
+    if len(data) < BACKUP_HEADER_FIXED_LEN + wlen:
+        raise Reject("malformed", "truncated header")
+    wrapped = data[21:21 + wlen]
+    split_rsa_envelope(wrapped, 0x02)  # 6.2 steps 1-2
+    return data[3:19], wrapped, BACKUP_HEADER_FIXED_LEN + wlen
+
+
+def backup_trailer(manifest_len, signature_len):
+    return u32be(manifest_len) + u32be(signature_len) + BACKUP_END_MAGIC
+
+
+def parse_backup_trailer(data):
+    if len(data) != BACKUP_TRAILER_LEN or data[8:] != BACKUP_END_MAGIC:
+        raise Reject("malformed", "does not end like a backup")
+    ml, sl = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
+    if not 1 <= ml <= BACKUP_MAX_MANIFEST_LEN:
+        raise Reject("malformed", "manifest length")
+    if sl > BACKUP_MAX_SIGNATURE_LEN:
+        raise Reject("malformed", "signature length")
+    return ml, sl
+
+
+def file_context(backup_id, index, path):
+    return CTX_BACKUP_FILE_PREFIX + backup_id + u32be(index) + path.encode("ascii")
+
+
+def check_backup_path(path):
+    raw = path.encode("utf-8")
+    if not 1 <= len(raw) <= 255:
+        raise Reject("malformed", "path length")
+    for c in path.split("/"):
+        if c in ("", ".", ".."):
+            raise Reject("malformed", "path component")
+        if any(ch not in PATH_CHARS for ch in c):
+            raise Reject("malformed", "path character")
+
+
+def _exact(obj, members):
+    return isinstance(obj, dict) and set(obj) == set(members)
+
+
+def _int(v, lo, hi):
+    return type(v) is int and lo <= v <= hi
+
+
+def parse_manifest(data, backup_id, header_len, manifest_offset):
+    """13.4: the format (unsupported), the shape (malformed), then the checks against
+    the archive (malformed)."""
+    try:
+        obj = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_members, parse_float=_no_float, parse_constant=_no_float,
+        )
+    except (ValueError, RecursionError, Reject) as e:  # not UTF-8 or JSON, duplicates
+        raise Reject("malformed", f"manifest is not JSON of the expected shape: {e}") from e
+    if isinstance(obj, dict) and _int(obj.get("format"), 0, U32_MAX) and obj["format"] != 1:
+        raise Reject("unsupported", "manifest format")
+    shape = (
+        _exact(obj, MANIFEST_MEMBERS)
+        and _int(obj["format"], 0, U32_MAX)
+        and _unicode_string(obj["backup_id"])
+        and _int(obj["created_at"], -I64, I64 - 1)
+        and _unicode_string(obj["server_version"])
+        and _int(obj["schema_version"], -I64, I64 - 1)
+        and _unicode_string(obj["signer"])
+        and _exact(obj["counts"], COUNTS_MEMBERS)
+        and all(_int(obj["counts"][k], 0, U64_MAX) for k in COUNTS_MEMBERS)
+        and isinstance(obj["files"], list)
+        and all(
+            _exact(f, FILE_MEMBERS)
+            and _unicode_string(f["path"])
+            and f["compression"] in ("none", "zstd")
+            and _unicode_string(f["sha256"])
+            and all(_int(f[k], 0, U64_MAX) for k in ("size", "stored_size", "offset", "length"))
+            for f in obj["files"]
+        )
+    )
+    if not shape:
+        raise Reject("malformed", "manifest is not JSON of the expected shape")
+    if obj["format"] != 1:
+        raise Reject("unsupported", "manifest format")
+    if obj["backup_id"] != backup_id.hex():
+        raise Reject("malformed", "manifest names another backup id")
+    at, seen = header_len, set()
+    for f in obj["files"]:
+        check_backup_path(f["path"])
+        if f["path"] in seen:
+            raise Reject("malformed", "a path twice")
+        seen.add(f["path"])
+        if f["offset"] != at:
+            raise Reject("malformed", "entries are not contiguous")
+        if f["compression"] == "none" and f["size"] != f["stored_size"]:
+            raise Reject("malformed", "uncompressed entry with two sizes")
+        if f["length"] < 84:
+            raise Reject("malformed", "entry shorter than the shortest stream")
+        if len(f["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in f["sha256"]):
+            raise Reject("malformed", "sha256 is not 64 lowercase hex digits")
+        at += f["length"]
+    if at != manifest_offset:
+        raise Reject("malformed", "entries do not end where the manifest starts")
+    lower = [f["path"].lower() for f in obj["files"]]
+    if len(set(lower)) != len(lower):
+        raise Reject("malformed", "two paths differ only in case")
+    for p in lower:
+        for i, ch in enumerate(p):
+            if ch == "/" and p[:i] in lower:
+                raise Reject("malformed", "a path is both a file and a folder")
+    return obj
+
+
+def write_manifest(m):
+    """How cofre writes the manifest: members in the order of 13.4, no white space."""
+    ordered = {k: m[k] for k in MANIFEST_MEMBERS}
+    ordered["counts"] = {k: m["counts"][k] for k in COUNTS_MEMBERS}
+    ordered["files"] = [{k: f[k] for k in FILE_MEMBERS} for f in m["files"]]
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def zstd_decompress(stored):
+    """Exactly one complete Zstandard frame, nothing after it; any failure is decrypt."""
+    if _zstandard is None:
+        raise ZstdUnavailable("pip install zstandard to check decompression")
+    d = _zstandard.ZstdDecompressor().decompressobj()
+    try:
+        out = d.decompress(stored)
+    except _zstandard.ZstdError as e:
+        raise Reject("decrypt", "not a zstd frame") from e
+    if not d.eof or d.unused_data:
+        raise Reject("decrypt", "not exactly one complete zstd frame")
+    return out
+
+
+def open_backup(data, pinned_spki=None):
+    """13.6 steps 1-8: structure, manifest and signature, before any decryption.
+    Returns (backup id, wrapped key, header length, manifest)."""
+    if len(data) < BACKUP_HEADER_FIXED_LEN + BACKUP_TRAILER_LEN:
+        raise Reject("malformed", "too short")
+    backup_id, wrapped, hl = parse_backup_header(data[:BACKUP_MAX_HEADER_LEN])
+    ml, sl = parse_backup_trailer(data[-BACKUP_TRAILER_LEN:])
+    mo = len(data) - BACKUP_TRAILER_LEN - sl - ml
+    if mo < hl:
+        raise Reject("malformed", "too short")
+    manifest_json = data[mo:mo + ml]
+    manifest = parse_manifest(manifest_json, backup_id, hl, mo)
+    signer_spki = text_decode(manifest["signer"])
+    signer = load_public_key(signer_spki)
+    verify(signer, signer_spki, CTX_BACKUP_MANIFEST, data[:hl] + manifest_json,
+           data[mo + ml:len(data) - BACKUP_TRAILER_LEN])
+    if pinned_spki is not None and signer_spki != pinned_spki:
+        raise Reject("bad_signature", "signed by another key than the pinned one")
+    return backup_id, wrapped, hl, manifest
+
+
+def read_backup(data, backup_sk, pinned_spki=None):
+    """13.6: every check, then the archive key, then each entry. Returns the files."""
+    backup_id, wrapped, _, manifest = open_backup(data, pinned_spki)
+    key = unwrap(backup_sk, CTX_BACKUP_KEY_PREFIX + backup_id, wrapped)
+    files = []
+    for i, f in enumerate(manifest["files"]):
+        entry = data[f["offset"]:f["offset"] + f["length"]]
+        if not hmac.compare_digest(hashlib.sha256(entry).hexdigest(), f["sha256"]):
+            raise Reject("bad_signature", "entry does not match the signed manifest")
+        stored = decrypt_stream_all(key, file_context(backup_id, i, f["path"]), entry)
+        if len(stored) != f["stored_size"]:
+            raise Reject("decrypt", "stored size")
+        restored = zstd_decompress(stored) if f["compression"] == "zstd" else stored
+        if len(restored) != f["size"]:
+            raise Reject("decrypt", "restored size")
+        files.append((f["path"], restored))
+    return files
+
+
+def parse_backup_key_file(text):
+    """13.8: shape, format, public key (no passphrase needed), KDF bounds."""
+    try:
+        obj = json.loads(
+            text, object_pairs_hook=_members, parse_float=_no_float, parse_constant=_no_float
+        )
+    except (ValueError, RecursionError, Reject) as e:
+        raise Reject("malformed", "not a backup key file") from e
+    if not _exact(obj, KEY_FILE_MEMBERS) or not all(
+        type(obj[k]) is str for k in ("format", "public_key", "salt", "private_key")
+    ):
+        raise Reject("malformed", "not a backup key file")
+    kdf_error = None
+    try:
+        check_kdf_params(obj["kdf"])
+    except Reject as e:
+        if e.cls != "kdf_params":
+            raise Reject("malformed", f"not a backup key file: {e}") from e
+        kdf_error = e  # the bounds are checked after the format and the public key
+    try:
+        box = text_decode(obj["private_key"])
+        parse_sealed(box)
+    except Reject as e:
+        raise Reject("malformed", f"not a backup key file: {e}") from e
+    if obj["format"] != BACKUP_KEY_FILE_FORMAT:
+        raise Reject("malformed", "unknown format")
+    spki = text_decode(obj["public_key"])
+    load_public_key(spki)
+    if kdf_error is not None:
+        raise kdf_error
+    return obj, spki, box
+
+
+def open_backup_key_file(text, passphrase):
+    obj, spki, box = parse_backup_key_file(text)
+    salt = text_decode(obj["salt"])
+    if len(salt) != 16:
+        raise Reject("malformed", "salt is not 16 bytes")
+    mk = master_key(passphrase, salt, obj["kdf"])
+    private = load_private_key(open_sealed(stretched_key(mk), CTX_BACKUP_PRIVATE_KEY, box))
+    if spki_of(private) != spki:
+        raise Reject("invalid_key", "private key does not match public_key")
+    return private
+
+
+PEM_BEGIN, PEM_END = "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"
+
+
+def write_pem(spki):
+    b64 = base64.b64encode(spki).decode("ascii")
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return PEM_BEGIN + "\n" + "".join(line + "\n" for line in lines) + PEM_END + "\n"
+
+
+def parse_pem(text):
+    body = text.strip()
+    if not body.startswith(PEM_BEGIN) or not body.endswith(PEM_END):
+        raise Reject("malformed", "not a PEM PUBLIC KEY block")
+    b64 = "".join(body[len(PEM_BEGIN):len(body) - len(PEM_END)].split())
+    try:
+        der = base64.b64decode(b64, validate=True)
+    except ValueError as e:  # binascii.Error
+        raise Reject("malformed", "bad base64") from e
+    if base64.b64encode(der).decode("ascii") != b64:
+        raise Reject("malformed", "non-canonical base64")
+    return load_public_key(der)
+
+
+# ------------------------------------------------------------------------------------
 # Checking the vectors
 # ------------------------------------------------------------------------------------
 
@@ -638,10 +926,14 @@ class Checker:
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def run(self, name, fn, *args):
         try:
             fn(*args)
+        except ZstdUnavailable:
+            self.skipped += 1
+            print(f"SKIP {name}: needs zstd decompression (pip install zstandard)", file=sys.stderr)
         except Exception:  # report every failure, keep going
             self.failed += 1
             print(f"FAIL {name}", file=sys.stderr)
@@ -963,6 +1255,158 @@ def check_vault_item(ck, rsa_key):
         ck.reject(n, lambda n=n, ctx=ctx: unwrap(sk, ctx, h(n["encoding"])))
 
 
+def check_backup(ck, rsa_key):
+    v = load("backup.json")
+    sk, spki, pub = rsa_key["sk"], rsa_key["spki"], rsa_key["pub"]
+    a, sv = v["archive"], v["signer_key"]
+    signer = {}
+
+    def signer_key():
+        key = load_private_key(h(sv["private_key_pkcs8"]))
+        s_spki = h(sv["public_key_spki"])
+        assert spki_of(key) == s_spki != spki, "a second key"
+        assert load_public_key(s_spki).key_size == sv["modulus_bits"] == 3072
+        assert text_decode(sv["public_key_text"]) == s_spki
+        assert fingerprint(s_spki) == h(sv["fingerprint"]) and key_id(s_spki) == h(sv["key_id"])
+        b32 = base64.b32encode(fingerprint(s_spki)[:20]).decode("ascii").lower()
+        assert " ".join(b32[i:i + 4] for i in range(0, 32, 4)) == sv["fingerprint_text"]
+        signer.update(sk=key, spki=s_spki, pub=load_public_key(s_spki))
+
+    ck.run("backup: signer key", signer_key)
+    if not signer:
+        return
+
+    def archive():
+        data, backup_id, key = h(a["encoding"]), h(a["backup_id"]), h(a["archive_key"])
+        assert len(data) == a["length"] and len(backup_id) == 16 and len(key) == 64
+        # The header (13.2) and the archive key (13.3).
+        key_ctx = CTX_BACKUP_KEY_PREFIX + backup_id
+        assert key_ctx == h(a["key_context"])
+        assert wrap_label(key_id(spki), key_ctx) == h(a["oaep_label"])
+        wrapped = h(a["wrapped_key"])
+        header = backup_header(backup_id, wrapped)
+        assert header == h(a["header"]) == data[:len(header)] and len(header) == a["header_len"]
+        assert parse_backup_header(data) == (backup_id, wrapped, len(header))
+        assert unwrap(sk, key_ctx, wrapped) == key
+        fresh = wrap(pub, spki, key, key_ctx)
+        assert len(fresh) == len(wrapped) and fresh[:19] == wrapped[:19] != fresh
+        assert unwrap(sk, key_ctx, fresh) == key
+        # The entries (13.3): streams under the archive key, one context each.
+        at, m = len(header), a["manifest"]
+        for i, e in enumerate(a["entries"]):
+            f = m["files"][i]
+            ctx = file_context(backup_id, i, e["path"])
+            assert ctx == h(e["context"]) and e["index"] == i and f["path"] == e["path"]
+            enc, stored, restored = h(e["encoding"]), h(e["stored"]), h(e["restored"])
+            assert data[at:at + len(enc)] == enc and f["offset"] == e["offset"] == at
+            assert f["length"] == e["length"] == len(enc)
+            assert f["sha256"] == e["sha256"] == hashlib.sha256(enc).hexdigest()
+            assert f["stored_size"] == e["stored_size"] == len(stored)
+            assert f["size"] == e["size"] == len(restored)
+            assert f["compression"] == e["compression"]
+            header_s = bytes([0x04, 0x01, 0x01, e["chunk_log2"]]) + h(e["nonce"])
+            assert e["chunk_log2"] == 16 and enc[:20] == header_s == h(e["header"])
+            assert stream_info(header_s, ctx) == h(e["hkdf_info"])
+            keys = (h(e["stream_enc_key"]), h(e["stream_mac_key"]))
+            assert stream_keys(key, header_s, ctx) == keys
+            assert decrypt_stream_all(key, ctx, enc) == stored
+            ivs = [h(ch["iv"]) for ch in e["chunks"]]
+            assert encrypt_stream(key, ctx, 16, h(e["nonce"]), stored, ivs) == enc
+            if e["compression"] == "none":
+                assert stored == restored
+            else:
+                assert stored[:4] == bytes([0x28, 0xB5, 0x2F, 0xFD]), "a zstd frame"
+            at += len(enc)
+        # The manifest (13.4), as cofre writes it, and its signature (13.5).
+        assert at == a["manifest_offset"]
+        mj = a["manifest_json"].encode("utf-8")
+        assert write_manifest(m) == mj == data[at:at + len(mj)]
+        assert parse_manifest(mj, backup_id, len(header), at) == m
+        assert text_decode(m["signer"]) == signer["spki"]
+        ctx = a["signature_context"]
+        assert h(ctx["hex"]) == ctx["ascii"].encode("ascii") == CTX_BACKUP_MANIFEST
+        sig = h(a["signature"])
+        message = signed_message(key_id(signer["spki"]), CTX_BACKUP_MANIFEST, header + mj)
+        assert message == h(a["signed_message"])
+        verify(signer["pub"], signer["spki"], CTX_BACKUP_MANIFEST, header + mj, sig)
+        fresh = sign(signer["sk"], CTX_BACKUP_MANIFEST, header + mj)
+        assert len(fresh) == len(sig) and fresh[:19] == sig[:19] != fresh
+        verify(signer["pub"], signer["spki"], CTX_BACKUP_MANIFEST, header + mj, fresh)
+        # The trailer (13.2) and the whole archive.
+        trailer = backup_trailer(len(mj), len(sig))
+        assert trailer == h(a["trailer"]) == data[-16:]
+        entries = b"".join(h(e["encoding"]) for e in a["entries"])
+        assert header + entries + mj + sig + trailer == data
+        assert open_backup(data, signer["spki"])[3] == open_backup(data)[3] == m
+
+    ck.run("backup: archive", archive)
+
+    def restore():
+        """Reading it (13.6), with the signer pinned and not: the restored files."""
+        data = h(a["encoding"])
+        want = [(e["path"], h(e["restored"])) for e in a["entries"]]
+        assert read_backup(data, sk, signer["spki"]) == want
+        assert read_backup(data, sk) == want
+
+    ck.run("backup: archive restored", restore)
+    for n in v["negative"]:
+        key = signer["sk"] if n.get("backup_private_key") == "signer_key" else sk
+        data = h(n["archive"])
+        ck.reject(n, read_backup, data, key, signer["spki"])
+        if n.get("accepted_without_pinning"):
+            ck.run("accepted without pinning: " + n["description"], read_backup, data, key)
+
+    k = v["key_file"]
+
+    def key_file():
+        assert password_bytes(k["passphrase"]) == h(k["passphrase_nfc_hex"])
+        assert k["kdf"] == {
+            "alg": "argon2id", "memory_kib": 19456, "iterations": 2, "parallelism": 1,
+        }
+        salt = h(k["salt"])
+        mk = master_key(k["passphrase"], salt, k["kdf"])
+        assert mk == h(k["master_key"]) and stretched_key(mk) == h(k["stretched_key"])
+        ctx = k["context"]
+        assert h(ctx["hex"]) == ctx["ascii"].encode("ascii") == CTX_BACKUP_PRIVATE_KEY
+        pkcs8 = sk.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        box = seal(stretched_key(mk), CTX_BACKUP_PRIVATE_KEY, pkcs8, h(k["iv"]))
+        assert box == h(k["sealed_private_key"])
+        text = k["key_file_json"]
+        kdf = {name: k["kdf"][name] for name in ("alg", "memory_kib", "iterations", "parallelism")}
+        written = {
+            "format": BACKUP_KEY_FILE_FORMAT, "public_key": text_encode(spki), "kdf": kdf,
+            "salt": text_encode(salt), "private_key": text_encode(box),
+        }
+        assert json.dumps(written, indent=2) == text, "cofre's writing form"
+        assert spki_of(open_backup_key_file(text, k["passphrase"])) == spki
+
+    ck.run("backup: key file", key_file)
+    for n in v["key_file_negative"]:
+        ck.reject(n, open_backup_key_file, n["key_file_json"], n["passphrase"])
+
+    def pem():
+        text = v["public_key_pem"]
+        assert write_pem(spki) == text
+        assert pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii") == text
+        for p in [text] + v["pem_accepted"]:
+            assert spki_of_public(parse_pem(p)) == spki
+
+    ck.run("backup: PEM public key", pem)
+    for n in v["pem_negative"]:
+        ck.reject(n, parse_pem, n["pem"])
+
+
+def spki_of_public(pub):
+    return pub.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def main():
     ck = Checker()
     check_sealed_boxes(ck)
@@ -973,8 +1417,13 @@ def main():
         check_signatures(ck, rsa_key)
         check_key_hierarchy(ck, rsa_key)
         check_vault_item(ck, rsa_key)
+        check_backup(ck, rsa_key)
     argon = "cryptography" if _CryptographyArgon2id is not None else "argon2-cffi"
-    print(f"check_vectors.py: {ck.passed} passed, {ck.failed} failed (Argon2id from {argon})")
+    zstd = "zstandard" if _zstandard is not None else "none: decompression skipped"
+    print(
+        f"check_vectors.py: {ck.passed} passed, {ck.failed} failed, {ck.skipped} skipped "
+        f"(Argon2id from {argon}; Zstandard from {zstd})"
+    )
     return 1 if ck.failed or not rsa_key else 0
 
 

@@ -655,9 +655,12 @@ pub struct BackupVerifyArgs {
     /// Read the key's passphrase from this file instead of prompting.
     #[arg(long, env = "COFRE_BACKUP_PASSPHRASE_FILE")]
     pub passphrase_file: Option<PathBuf>,
-    /// Expected signer.
+    /// Expected signer (needed with --key, unless --any-signer).
     #[command(flatten)]
     pub signer: SignerArgs,
+    /// With --key: decrypt whatever key signed the backup.
+    #[arg(long, conflicts_with = "signer")]
+    pub any_signer: bool,
 }
 
 /// `cofre backup restore`.

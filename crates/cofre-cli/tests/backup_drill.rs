@@ -225,7 +225,7 @@ fn fill_back_up_under_writes_wipe_restore_and_everything_is_back() {
     // Verify: structure and hashes without the key, then everything with it.
     let out = local_ok(&["backup", "verify", &file_s, "--signer", &signer]);
     assert!(out.contains("Signed by the expected key"), "{out}");
-    let out = local_ok(&[
+    let with_key = [
         "backup",
         "verify",
         &file_s,
@@ -233,7 +233,11 @@ fn fill_back_up_under_writes_wipe_restore_and_everything_is_back() {
         key.to_str().unwrap(),
         "--passphrase-file",
         &pp,
-    ]);
+    ];
+    // Decrypting needs the signer pinned (or --any-signer).
+    let err = local_fails(&with_key);
+    assert!(err.contains("--signer"), "{err}");
+    let out = local_ok(&[&with_key[..], &["--signer", &signer]].concat());
     assert!(out.contains("integrity check"), "{out}");
     let listing = local_ok(&["backup", "list", backups.to_str().unwrap()]);
     assert!(
@@ -250,6 +254,8 @@ fn fill_back_up_under_writes_wipe_restore_and_everything_is_back() {
         key.to_str().unwrap(),
         "--passphrase-file",
         &bad_pp,
+        "--signer",
+        &signer,
     ]);
     assert!(err.contains("wrong passphrase"), "{err}");
     let err = local_fails(&[

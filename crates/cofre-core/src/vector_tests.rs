@@ -29,6 +29,13 @@ use aws_lc_rs::signature::{
 };
 use serde_json::{Value, json};
 
+use crate::backup::archive::{
+    self as bk, Compression, Counts, FileEntry, Header, Manifest, Trailer,
+};
+use crate::backup::key_file::{
+    BackupKeyFile, CONTEXT_BACKUP_PRIVATE_KEY, KEY_FILE_FORMAT, public_key_from_pem,
+    public_key_to_pem,
+};
 use crate::format::{SealedBox, Signature, WrappedKey, stream};
 use crate::keys::{
     AccountKeys, CONTEXT_ITEM_KEY_PREFIX, CONTEXT_PRIVATE_KEY, CONTEXT_USER_KEY_PASSWORD,
@@ -449,7 +456,19 @@ fn fixed_stream(
     plain: &[u8],
     iv_seed: u8,
 ) -> (Vec<u8>, Vec<Value>) {
-    let enc = stream::Encryptor::with_nonce(k, ctx, ST_LOG2, nonce).expect("encryptor");
+    fixed_stream_log2(k, ctx, ST_LOG2, nonce, plain, iv_seed)
+}
+
+/// [`fixed_stream`] with another chunk size.
+fn fixed_stream_log2(
+    k: &SymmetricKey,
+    ctx: &[u8],
+    log2: u8,
+    nonce: &[u8; 16],
+    plain: &[u8],
+    iv_seed: u8,
+) -> (Vec<u8>, Vec<Value>) {
+    let enc = stream::Encryptor::with_nonce(k, ctx, log2, nonce).expect("encryptor");
     let okm = stream_okm(k, enc.header(), ctx);
     let mut out = enc.header().to_vec();
     let mut chunks = Vec::new();
@@ -473,7 +492,7 @@ fn fixed_stream(
     }
     assert_eq!(
         out.len() as u64,
-        stream::encrypted_len(plain.len() as u64, ST_LOG2)
+        stream::encrypted_len(plain.len() as u64, log2)
     );
     (out, chunks)
 }
@@ -1930,6 +1949,1197 @@ fn read_vault_item(v: &Value, sk: &PrivateKey) {
 }
 
 // ---------------------------------------------------------------------------------
+// backup.json
+// ---------------------------------------------------------------------------------
+
+const BK_SECRET_PATH: &str = "keys/server-secret";
+const BK_DB_PATH: &str = "cofre.db";
+const BK_CREATED_AT: i64 = 1_764_590_400;
+const BK_SERVER_VERSION: &str = "0.1.0";
+const BK_SCHEMA_VERSION: i64 = 4;
+const BK_PASSPHRASE: &str = "correct horse battery staple, kept offline";
+/// What reads a negative vector with the signer's private key instead of the backup key.
+const BK_READ_WITH_SIGNER: &str = "signer_key";
+
+/// The database plaintext of the backup vector: short, and repetitive enough that zstd
+/// visibly shrinks it.
+fn bk_db_plain() -> Vec<u8> {
+    let mut p = b"SQLite format 3\0".to_vec();
+    for i in 0..12 {
+        p.extend_from_slice(format!("item {i:02}: its ciphertext lives in blobs/; ").as_bytes());
+    }
+    p
+}
+
+/// The stored (compressed) database: kept across regenerations while it still
+/// decompresses to the plaintext, since another zstd version may compress differently.
+fn bk_zstd(plain: &[u8], prev: Option<Vec<u8>>) -> Vec<u8> {
+    let decompresses =
+        |b: &Vec<u8>| zstd::stream::decode_all(b.as_slice()).is_ok_and(|d| d == plain);
+    let stored = prev.filter(decompresses).unwrap_or_else(|| {
+        // As the server writes it: a streaming encoder at level 3, one frame.
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(
+            &mut zstd::stream::read::Encoder::new(plain, 3).expect("zstd"),
+            &mut out,
+        )
+        .expect("zstd");
+        out
+    });
+    assert_eq!(stored[..4], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    assert!(decompresses(&stored));
+    stored
+}
+
+/// The signature bytes of an archive, found through its trailer.
+fn bk_signature_of(archive: &[u8]) -> Option<Vec<u8>> {
+    let end = archive.len().checked_sub(bk::TRAILER_LEN)?;
+    let t = Trailer::parse(&archive[end..]).ok()?;
+    let start = end.checked_sub(t.signature_len as usize)?;
+    Some(archive[start..end].to_vec())
+}
+
+/// The wrapped key in an archive's header.
+fn bk_wrapped_of(archive: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    Header::parse(&archive?)
+        .ok()
+        .map(|(h, _)| h.wrapped_key.as_bytes().to_vec())
+}
+
+/// The signed message of section 7 for a manifest signature.
+fn bk_signed_message(signer: &PublicKey, header: &[u8], manifest: &[u8]) -> Vec<u8> {
+    [
+        &[0x03, 0x01, 0x01][..],
+        &signer.key_id(),
+        &u32be(bk::CONTEXT_MANIFEST.len()),
+        bk::CONTEXT_MANIFEST,
+        header,
+        manifest,
+    ]
+    .concat()
+}
+
+/// A manifest signature by `signer`: the one in `prev_archive` while it still verifies
+/// (RSA-PSS is randomized), else a new one.
+fn bk_sign(
+    signer: &PrivateKey,
+    header: &[u8],
+    manifest: &[u8],
+    prev_archive: Option<Vec<u8>>,
+) -> Vec<u8> {
+    let pk = signer.public_key();
+    let message = bk_signed_message(pk, header, manifest);
+    let verifies = |s: &Vec<u8>| {
+        Signature::from_bytes(s)
+            .is_ok_and(|sig| bk::verify_manifest(&sig, pk, header, manifest).is_ok())
+            && pk.pss_verify(&message, &s[19..]).is_ok()
+    };
+    let sig = prev_archive
+        .as_deref()
+        .and_then(bk_signature_of)
+        .filter(verifies)
+        .unwrap_or_else(|| {
+            bk::sign_manifest(signer, header, manifest)
+                .expect("sign")
+                .as_bytes()
+                .to_vec()
+        });
+    assert!(verifies(&sig));
+    sig
+}
+
+/// The archive key wrapped for `backup` under `ctx`: `prev` while it still unwraps
+/// (RSA-OAEP is randomized), else a new one.
+fn bk_wrap(
+    backup: &PrivateKey,
+    archive_key: &SymmetricKey,
+    ctx: &[u8],
+    prev: Option<Vec<u8>>,
+) -> Vec<u8> {
+    let pk = backup.public_key();
+    let label = [
+        &[0x02, 0x01, 0x01][..],
+        &pk.key_id(),
+        &u32be(ctx.len()),
+        ctx,
+    ]
+    .concat();
+    let unwraps = |w: &Vec<u8>| {
+        WrappedKey::from_bytes(w)
+            .and_then(|w| w.unwrap(backup, ctx))
+            .is_ok_and(|k| k.expose() == archive_key.expose())
+            && backup
+                .oaep_decrypt(&w[19..], &label)
+                .is_ok_and(|p| p.expose() == archive_key.expose())
+    };
+    let w = prev.filter(unwraps).unwrap_or_else(|| {
+        WrappedKey::wrap(archive_key, pk, ctx)
+            .expect("wrap")
+            .as_bytes()
+            .to_vec()
+    });
+    assert!(unwraps(&w));
+    w
+}
+
+/// `header || entries || manifest || signature || trailer`.
+fn bk_assemble(header: &[u8], entries: &[Vec<u8>], manifest: &[u8], sig: &[u8]) -> Vec<u8> {
+    let trailer = Trailer {
+        manifest_len: u32::try_from(manifest.len()).expect("u32"),
+        signature_len: u32::try_from(sig.len()).expect("u32"),
+    }
+    .encode();
+    // The specification's trailer.
+    assert_eq!(
+        trailer.as_slice(),
+        [&u32be(manifest.len())[..], &u32be(sig.len()), b"cofrebk1"].concat()
+    );
+    [header, &entries.concat(), manifest, sig, &trailer].concat()
+}
+
+/// Reads an archive as FORMAT.md section 13.6 says, through the cofre-core API: the
+/// header, trailer, manifest and signature (and the pinned signer, if any) before any
+/// decryption; then the archive key; then each entry's hash, stream and sizes. Returns
+/// each file's path and restored bytes. A hash mismatch is reported as
+/// [`Error::BadSignature`] (the entry is not what the signed manifest says).
+fn bk_read(
+    a: &[u8],
+    backup: &PrivateKey,
+    pinned: Option<&PublicKey>,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let bad = |reason| Error::Malformed {
+        what: "backup",
+        reason,
+    };
+    if a.len() < bk::HEADER_FIXED_LEN + bk::TRAILER_LEN {
+        return Err(bad("too short"));
+    }
+    let (header, hl) = Header::parse(&a[..a.len().min(bk::MAX_HEADER_LEN)])?;
+    let end = a.len() - bk::TRAILER_LEN;
+    let t = Trailer::parse(&a[end..])?;
+    let (ml, sl) = (t.manifest_len as usize, t.signature_len as usize);
+    let mo = end
+        .checked_sub(sl)
+        .and_then(|n| n.checked_sub(ml))
+        .filter(|&n| n >= hl)
+        .ok_or(bad("too short"))?;
+    let json = &a[mo..mo + ml];
+    let m = Manifest::parse(json, &header, hl as u64, mo as u64)?;
+    let signer = m.signer_key()?;
+    let sig = Signature::from_bytes(&a[mo + ml..end])?;
+    bk::verify_manifest(&sig, &signer, &a[..hl], json)?;
+    if pinned.is_some_and(|p| p.to_spki() != signer.to_spki()) {
+        return Err(Error::BadSignature);
+    }
+    let key = header.open_key(backup)?;
+    let mut out = Vec::new();
+    for (i, f) in m.files.iter().enumerate() {
+        let start = usize::try_from(f.offset).expect("checked by Manifest::parse");
+        let entry = &a[start..start + usize::try_from(f.length).expect("fits")];
+        if hex(&crate::primitives::digest::sha256(&[entry])) != f.sha256 {
+            return Err(Error::BadSignature);
+        }
+        let index = u32::try_from(i).expect("u32");
+        let stored = stream::decrypt_to_vec(&key, &header.file_context(index, &f.path), entry)?;
+        if stored.len() as u64 != f.stored_size {
+            return Err(Error::Decrypt);
+        }
+        let restored = match f.compression {
+            Compression::None => stored,
+            Compression::Zstd => {
+                zstd::stream::decode_all(stored.as_slice()).map_err(|_| Error::Decrypt)?
+            }
+        };
+        if restored.len() as u64 != f.size {
+            return Err(Error::Decrypt);
+        }
+        out.push((f.path.clone(), restored));
+    }
+    Ok(out)
+}
+
+/// An RSA key pair's public values, as stored in a vector.
+fn bk_key_value(sk: &PrivateKey, desc: &str) -> Value {
+    let pk = sk.public_key();
+    json!({
+        "description": desc,
+        "private_key_pkcs8": hex(&sk.to_pkcs8().expect("pkcs8")),
+        "public_key_spki": hex(pk.to_spki()),
+        "public_key_text": pk.to_text(),
+        "modulus_bits": pk.bits(),
+        "fingerprint": hex(&pk.fingerprint()),
+        "key_id": hex(&pk.key_id()),
+        "fingerprint_text": crate::vault::fingerprint_text(pk),
+    })
+}
+
+/// The manifest JSON exactly as cofre writes it, built by hand from the members: the
+/// specification's member order, no white space.
+fn bk_manifest_text(m: &Manifest) -> String {
+    let files: Vec<String> = m
+        .files
+        .iter()
+        .map(|f| {
+            format!(
+                r#"{{"path":"{}","size":{},"compression":"{}","stored_size":{},"offset":{},"length":{},"sha256":"{}"}}"#,
+                f.path,
+                f.size,
+                match f.compression {
+                    Compression::None => "none",
+                    Compression::Zstd => "zstd",
+                },
+                f.stored_size,
+                f.offset,
+                f.length,
+                f.sha256
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"format":{},"backup_id":"{}","created_at":{},"server_version":"{}","schema_version":{},"signer":"{}","counts":{{"users":{},"items":{},"shares":{}}},"files":[{}]}}"#,
+        m.format,
+        m.backup_id,
+        m.created_at,
+        m.server_version,
+        m.schema_version,
+        m.signer,
+        m.counts.users,
+        m.counts.items,
+        m.counts.shares,
+        files.join(",")
+    )
+}
+
+fn backup_file(backup: &PrivateKey, signer: &PrivateKey, prev: Option<&Value>) -> Value {
+    let bpk = backup.public_key();
+    let spk = signer.public_key();
+    let prev_archive = prev
+        .and_then(|p| p["archive"]["encoding"].as_str())
+        .map(|t| unhex(&Value::from(t)));
+    let prev_neg = |desc: &str| previous(prev, "negative", desc, "archive");
+
+    // The header: a fixed backup id, and a fixed archive key wrapped for the backup key.
+    let backup_id = fixed::<16>(0x35);
+    let other_id = fixed::<16>(0x3a);
+    let archive_key = key(0x36);
+    let key_ctx = [bk::CONTEXT_KEY_PREFIX, &backup_id].concat();
+    let oaep_label = [
+        &[0x02, 0x01, 0x01][..],
+        &bpk.key_id(),
+        &u32be(key_ctx.len()),
+        &key_ctx,
+    ]
+    .concat();
+    let w = bk_wrap(
+        backup,
+        &archive_key,
+        &key_ctx,
+        bk_wrapped_of(prev_archive.clone()),
+    );
+    let header = Header {
+        backup_id,
+        wrapped_key: WrappedKey::from_bytes(&w).expect("wrapped key"),
+    };
+    let hb = header.encode();
+    let w_len = u16::try_from(w.len()).expect("u16").to_be_bytes();
+    assert_eq!(
+        hb,
+        [&[0x05, 0x01, 0x01][..], &backup_id, &w_len, &w].concat()
+    );
+    assert_eq!(
+        Header::parse(&hb).expect("header"),
+        (header.clone(), hb.len())
+    );
+    let hl = hb.len();
+
+    // The entries: a server secret as it is, and the database compressed.
+    let secret = fixed::<32>(0x37).to_vec();
+    let db = bk_db_plain();
+    let prev_db_stored = prev
+        .and_then(|p| p["archive"]["entries"][1]["stored"].as_str())
+        .map(|t| unhex(&Value::from(t)));
+    let db_stored = bk_zstd(&db, prev_db_stored);
+    let specs = [
+        (BK_SECRET_PATH, Compression::None, secret.clone(), secret),
+        (BK_DB_PATH, Compression::Zstd, db, db_stored),
+    ];
+    let log2 = stream::DEFAULT_CHUNK_LOG2;
+    let mut offset = hl;
+    let (mut files, mut entries, mut entry_values) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (path, compression, restored, stored)) in specs.into_iter().enumerate() {
+        let index = u32::try_from(i).expect("u32");
+        let ctx = header.file_context(index, path);
+        assert_eq!(
+            ctx,
+            [
+                bk::CONTEXT_FILE_PREFIX,
+                &backup_id,
+                &index.to_be_bytes(),
+                path.as_bytes()
+            ]
+            .concat()
+        );
+        let nonce = fixed::<16>(0x38 + i as u8);
+        let (enc, chunks) = fixed_stream_log2(
+            &archive_key,
+            &ctx,
+            log2,
+            &nonce,
+            &stored,
+            0x40 + 0x10 * i as u8,
+        );
+        assert_eq!(
+            stream::decrypt_to_vec(&archive_key, &ctx, &enc).expect("decrypts"),
+            stored
+        );
+        let okm = stream_okm(&archive_key, &enc[..stream::HEADER_LEN], &ctx);
+        let sha = hex(&crate::primitives::digest::sha256(&[&enc]));
+        files.push(FileEntry {
+            path: path.into(),
+            size: restored.len() as u64,
+            compression,
+            stored_size: stored.len() as u64,
+            offset: offset as u64,
+            length: enc.len() as u64,
+            sha256: sha.clone(),
+        });
+        entry_values.push(json!({
+            "index": i, "path": path, "compression": compression,
+            "restored": hex(&restored), "size": restored.len(),
+            "stored": hex(&stored), "stored_size": stored.len(),
+            "context": hex(&ctx), "chunk_log2": log2, "nonce": hex(&nonce),
+            "header": hex(&enc[..stream::HEADER_LEN]),
+            "hkdf_info": hex(&stream_info(&enc[..stream::HEADER_LEN], &ctx)),
+            "stream_enc_key": hex(&okm[..32]), "stream_mac_key": hex(&okm[32..]),
+            "chunks": chunks, "offset": offset, "length": enc.len(), "sha256": sha,
+            "encoding": hex(&enc),
+        }));
+        offset += enc.len();
+        entries.push(enc);
+    }
+    let manifest_offset = offset;
+
+    // The manifest, its signature and the trailer.
+    let manifest = Manifest {
+        format: bk::MANIFEST_FORMAT,
+        backup_id: hex(&backup_id),
+        created_at: BK_CREATED_AT,
+        server_version: BK_SERVER_VERSION.into(),
+        schema_version: BK_SCHEMA_VERSION,
+        signer: b64(spk.to_spki()),
+        counts: Counts {
+            users: 2,
+            items: 1,
+            shares: 0,
+        },
+        files,
+    };
+    let mj = manifest.to_json().expect("json");
+    assert_eq!(
+        std::str::from_utf8(&mj).expect("utf-8"),
+        bk_manifest_text(&manifest)
+    );
+    assert_eq!(
+        Manifest::parse(&mj, &header, hl as u64, manifest_offset as u64).expect("manifest"),
+        manifest
+    );
+    let sig = bk_sign(signer, &hb, &mj, prev_archive);
+    let archive = bk_assemble(&hb, &entries, &mj, &sig);
+    let n = archive.len();
+    let restored = bk_read(&archive, backup, Some(spk)).expect("the archive reads");
+    assert_eq!(restored.len(), 2);
+
+    // Negative vectors. Each is read with the backup key of rsa_key.json (or the
+    // signer's key where it says so) and with the signer pinned.
+    let raw = |d: &str, e: &str, bytes: &[u8]| reject(d, e, json!({"archive": hex(bytes)}));
+    let with = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = archive.clone();
+        f(&mut b);
+        b
+    };
+    let flip = |i: usize| with(&|b| b[i] ^= 0x01);
+    let set_u32 = |at: usize, v: u32| with(&|b| b[at..at + 4].copy_from_slice(&v.to_be_bytes()));
+    let t = n - bk::TRAILER_LEN;
+    let ml = mj.len();
+    // A manifest JSON, validly signed by the signer, over the good header and entries:
+    // the failure is in what it says, whatever order a reader checks in.
+    let signed = |d: &str, e: &str, json: &[u8]| {
+        let sig = bk_sign(signer, &hb, json, prev_neg(d));
+        raw(d, e, &bk_assemble(&hb, &entries, json, &sig))
+    };
+    let mutated = |d: &str, e: &str, f: &dyn Fn(&mut Manifest)| {
+        let mut m = manifest.clone();
+        f(&mut m);
+        signed(d, e, &m.to_json().expect("json"))
+    };
+    let text = std::str::from_utf8(&mj).expect("utf-8").to_owned();
+    let edited = |d: &str, e: &str, from: &str, to: &str| {
+        assert!(text.contains(from), "{from}");
+        signed(d, e, text.replacen(from, to, 1).as_bytes())
+    };
+    let secret_entry = format!(r#"{{"path":"{BK_SECRET_PATH}","size":32,"#);
+
+    // Another backup id with the same archive key wrapped for it.
+    let other_ctx = [bk::CONTEXT_KEY_PREFIX, &other_id].concat();
+    const OTHER_BACKUP: &str = "entries of another backup: another backup id (the archive key wrapped for it, the manifest naming it, validly signed), the same entries";
+    let w_other = bk_wrap(
+        backup,
+        &archive_key,
+        &other_ctx,
+        bk_wrapped_of(prev_neg(OTHER_BACKUP)),
+    );
+    let other_header = Header {
+        backup_id: other_id,
+        wrapped_key: WrappedKey::from_bytes(&w_other).expect("wrapped key"),
+    }
+    .encode();
+    let renamed_header = Header {
+        backup_id: other_id,
+        wrapped_key: header.wrapped_key.clone(),
+    }
+    .encode();
+    let misbound_header = Header {
+        backup_id,
+        wrapped_key: WrappedKey::from_bytes(&w_other).expect("wrapped key"),
+    }
+    .encode();
+    let other_manifest = {
+        let mut m = manifest.clone();
+        m.backup_id = hex(&other_id);
+        m.to_json().expect("json")
+    };
+    const MISBOUND: &str = "archive key wrapped under another backup id's context (validly signed)";
+    const BY_BACKUP_KEY: &str =
+        "manifest signed by the backup key while it names the server's signer";
+    const OTHER_SERVER: &str = "another signer: a consistent archive whose manifest names the backup key as signer and is signed by it (refused because the signer is pinned)";
+    let other_server_manifest = {
+        let mut m = manifest.clone();
+        m.signer = b64(bpk.to_spki());
+        m.to_json().expect("json")
+    };
+    // The entries in the other order, with the manifest following them.
+    let swapped_entries = vec![entries[1].clone(), entries[0].clone()];
+    let swapped_manifest = {
+        let mut m = manifest.clone();
+        m.files.swap(0, 1);
+        m.files[0].offset = hl as u64;
+        m.files[1].offset = (hl + entries[1].len()) as u64;
+        m.to_json().expect("json")
+    };
+    const REORDERED: &str = "entries reordered, the manifest following them (validly signed): the index is in each entry's context";
+    let manifest_changed = {
+        let from = format!(r#""server_version":"{BK_SERVER_VERSION}""#);
+        let at = text.find(&from).expect("server_version") + from.len() - 2;
+        with(&|b| b[manifest_offset + at] ^= 0x01)
+    };
+    let mut negative = vec![
+        // Structure: sizes, the trailer.
+        raw("empty", "malformed", &[]),
+        raw(
+            "36 bytes: shorter than a header's fixed part and a trailer",
+            "malformed",
+            &archive[..36],
+        ),
+        raw("the header only", "malformed", &archive[..hl]),
+        raw(
+            "truncated by one byte (the trailer's end magic is cut)",
+            "malformed",
+            &archive[..n - 1],
+        ),
+        raw("the trailer removed", "malformed", &archive[..t]),
+        raw(
+            "truncated after the manifest (no signature, no trailer)",
+            "malformed",
+            &archive[..manifest_offset + ml],
+        ),
+        raw(
+            "one byte appended",
+            "malformed",
+            &[&archive[..], &[0][..]].concat(),
+        ),
+        raw("end magic changed (cofrebk0)", "malformed", &flip(n - 1)),
+        raw("trailer: manifest length 0", "malformed", &set_u32(t, 0)),
+        raw(
+            "trailer: manifest length one more (the manifest would start inside the last entry)",
+            "malformed",
+            &set_u32(t, u32::try_from(ml + 1).expect("u32")),
+        ),
+        raw(
+            "trailer: manifest length longer than the archive",
+            "malformed",
+            &set_u32(t, u32::try_from(n).expect("u32")),
+        ),
+        raw(
+            "trailer: signature length 0 (the manifest region moves onto the signature)",
+            "malformed",
+            &set_u32(t + 4, 0),
+        ),
+        raw(
+            "trailer: signature length 1044 (above 3 + 16 + 1024)",
+            "malformed",
+            &set_u32(t + 4, 1044),
+        ),
+        raw(
+            "signature truncated to 402 bytes (trailer adjusted)",
+            "malformed",
+            &bk_assemble(&hb, &entries, &mj, &sig[..sig.len() - 1]),
+        ),
+        raw(
+            "a gap: one byte between the last entry and the manifest",
+            "malformed",
+            &[
+                &archive[..manifest_offset],
+                &[0][..],
+                &archive[manifest_offset..],
+            ]
+            .concat(),
+        ),
+        raw(
+            "one byte inserted after the header",
+            "malformed",
+            &[&archive[..hl], &[0][..], &archive[hl..]].concat(),
+        ),
+        raw(
+            "first entry removed",
+            "malformed",
+            &bk_assemble(&hb, &entries[1..], &mj, &sig),
+        ),
+        raw(
+            "last entry removed",
+            "malformed",
+            &bk_assemble(&hb, &entries[..1], &mj, &sig),
+        ),
+        // The header.
+        raw("format type 0x04", "unsupported", &with(&|b| b[0] = 0x04)),
+        raw("version 0x02", "unsupported", &with(&|b| b[1] = 0x02)),
+        raw("algorithm 0x02", "unsupported", &with(&|b| b[2] = 0x02)),
+        raw(
+            "backup id bit flipped (the manifest names another backup id)",
+            "malformed",
+            &flip(3),
+        ),
+        raw(
+            "backup id changed in the header and in the manifest, not re-signed",
+            "bad_signature",
+            &bk_assemble(&renamed_header, &entries, &other_manifest, &sig),
+        ),
+        raw(
+            "wrapped key length field 0",
+            "malformed",
+            &with(&|b| b[19..21].copy_from_slice(&[0, 0])),
+        ),
+        raw(
+            "wrapped key length field one more (the entries no longer start where the header ends)",
+            "malformed",
+            &with(&|b| {
+                b[19..21].copy_from_slice(&u16::try_from(w.len() + 1).expect("u16").to_be_bytes())
+            }),
+        ),
+        raw(
+            "wrapped key length field beyond the archive's end",
+            "malformed",
+            &with(&|b| b[19..21].copy_from_slice(&[0xff, 0xff])),
+        ),
+        raw(
+            "wrapped key with format type 0x03",
+            "unsupported",
+            &with(&|b| b[21] = 0x03),
+        ),
+        raw(
+            "wrapped key's key id bit flipped (the header is signed)",
+            "bad_signature",
+            &flip(21 + 3),
+        ),
+        raw(
+            "OAEP ciphertext bit flipped (the header is signed)",
+            "bad_signature",
+            &flip(21 + 19 + 100),
+        ),
+        // Entries, manifest and signature bytes.
+        raw(
+            "first entry: a nonce bit flipped (its SHA-256 no longer matches)",
+            "bad_signature",
+            &flip(hl + 5),
+        ),
+        raw(
+            "last entry: last tag bit flipped",
+            "bad_signature",
+            &flip(manifest_offset - 1),
+        ),
+        raw(
+            "entries swapped, manifest unchanged",
+            "bad_signature",
+            &bk_assemble(&hb, &swapped_entries, &mj, &sig),
+        ),
+        raw(
+            "manifest byte changed (server_version 0.1.0 to 0.1.1), still valid JSON",
+            "bad_signature",
+            &manifest_changed,
+        ),
+        raw("signature last bit flipped", "bad_signature", &flip(t - 1)),
+        raw(
+            "signature's key id bit flipped",
+            "bad_signature",
+            &flip(manifest_offset + ml + 3),
+        ),
+        raw(
+            BY_BACKUP_KEY,
+            "bad_signature",
+            &bk_assemble(
+                &hb,
+                &entries,
+                &mj,
+                &bk_sign(backup, &hb, &mj, prev_neg(BY_BACKUP_KEY)),
+            ),
+        ),
+    ];
+    let mut other_server = raw(
+        OTHER_SERVER,
+        "bad_signature",
+        &bk_assemble(
+            &hb,
+            &entries,
+            &other_server_manifest,
+            &bk_sign(backup, &hb, &other_server_manifest, prev_neg(OTHER_SERVER)),
+        ),
+    );
+    other_server
+        .as_object_mut()
+        .expect("object")
+        .insert("accepted_without_pinning".into(), true.into());
+    negative.push(other_server);
+    negative.extend([
+        // Manifests with a valid signature that break a rule.
+        mutated("manifest format 2", "unsupported", &|m| m.format = 2),
+        mutated("backup_id of another backup", "malformed", &|m| {
+            m.backup_id = hex(&fixed::<16>(0x3a));
+        }),
+        mutated("backup_id in upper case", "malformed", &|m| {
+            m.backup_id = m.backup_id.to_uppercase();
+        }),
+        mutated(
+            "second entry's offset one byte late (not contiguous)",
+            "malformed",
+            &|m| m.files[1].offset += 1,
+        ),
+        mutated(
+            "first entry's length 19 (shorter than a stream header)",
+            "malformed",
+            &|m| m.files[0].length = 19,
+        ),
+        mutated("duplicate path", "malformed", &|m| {
+            m.files[1].path = BK_SECRET_PATH.into();
+        }),
+        mutated("path with a '..' component", "malformed", &|m| {
+            m.files[1].path = "keys/../cofre.db".into();
+        }),
+        mutated("absolute path", "malformed", &|m| {
+            m.files[0].path = format!("/{BK_SECRET_PATH}");
+        }),
+        mutated("path with an empty component", "malformed", &|m| {
+            m.files[0].path = "keys//server-secret".into();
+        }),
+        mutated("path with a space", "malformed", &|m| {
+            m.files[0].path = "keys/server secret".into();
+        }),
+        mutated("path of 256 bytes", "malformed", &|m| {
+            m.files[0].path = format!("keys/{}", "x".repeat(251));
+        }),
+        mutated(
+            "uncompressed entry whose size differs from stored_size",
+            "malformed",
+            &|m| m.files[0].size += 1,
+        ),
+        mutated("sha256 in upper case", "malformed", &|m| {
+            m.files[0].sha256 = m.files[0].sha256.to_uppercase();
+        }),
+        mutated("sha256 of 62 hex digits", "malformed", &|m| {
+            m.files[0].sha256.truncate(62);
+        }),
+        edited(
+            "unknown top-level member",
+            "malformed",
+            r#"{"format":1,"#,
+            r#"{"format":1,"comment":"x","#,
+        ),
+        edited(
+            "unknown member in a file entry",
+            "malformed",
+            &secret_entry,
+            &format!(r#"{{"mode":384,"path":"{BK_SECRET_PATH}","size":32,"#),
+        ),
+        edited(
+            "unknown member in counts",
+            "malformed",
+            r#""shares":0}"#,
+            r#""shares":0,"blobs":1}"#,
+        ),
+        edited(
+            "duplicate member",
+            "malformed",
+            r#"{"format":1,"#,
+            r#"{"format":1,"format":1,"#,
+        ),
+        edited(
+            "missing member (schema_version)",
+            "malformed",
+            &format!(r#","schema_version":{BK_SCHEMA_VERSION}"#),
+            "",
+        ),
+        edited(
+            "unknown compression \"gzip\"",
+            "malformed",
+            r#""compression":"zstd""#,
+            r#""compression":"gzip""#,
+        ),
+        edited(
+            "size written with a fraction",
+            "malformed",
+            &secret_entry,
+            &format!(r#"{{"path":"{BK_SECRET_PATH}","size":32.0,"#),
+        ),
+        edited(
+            "negative size",
+            "malformed",
+            &secret_entry,
+            &format!(r#"{{"path":"{BK_SECRET_PATH}","size":-32,"#),
+        ),
+        edited(
+            "format as a string",
+            "malformed",
+            r#"{"format":1,"#,
+            r#"{"format":"1","#,
+        ),
+        mutated("signer is not base64url", "malformed", &|m| {
+            m.signer = "AQID=".into();
+        }),
+        mutated("signer is not a public key (SPKI)", "invalid_key", &|m| {
+            m.signer = b64(&[0x30, 0x03, 0x02, 0x01, 0x01]);
+        }),
+    ]);
+    // Validly signed manifests whose entries then fail.
+    negative.push(raw(
+        REORDERED,
+        "decrypt",
+        &bk_assemble(
+            &hb,
+            &swapped_entries,
+            &swapped_manifest,
+            &bk_sign(signer, &hb, &swapped_manifest, prev_neg(REORDERED)),
+        ),
+    ));
+    negative.extend([
+        mutated(
+            "an entry renamed, validly signed: the path is in its context",
+            "decrypt",
+            &|m| m.files[0].path = "keys/server-secret2".into(),
+        ),
+        mutated(
+            "stored_size one more than the stream holds (validly signed)",
+            "decrypt",
+            &|m| m.files[1].stored_size += 1,
+        ),
+        mutated(
+            "size one more than the database decompresses to (validly signed)",
+            "decrypt",
+            &|m| m.files[1].size += 1,
+        ),
+        mutated(
+            "the uncompressed secret marked zstd (validly signed): not a zstd frame",
+            "decrypt",
+            &|m| m.files[0].compression = Compression::Zstd,
+        ),
+        raw(
+            OTHER_BACKUP,
+            "decrypt",
+            &bk_assemble(
+                &other_header,
+                &entries,
+                &other_manifest,
+                &bk_sign(
+                    signer,
+                    &other_header,
+                    &other_manifest,
+                    prev_neg(OTHER_BACKUP),
+                ),
+            ),
+        ),
+        raw(
+            MISBOUND,
+            "decrypt",
+            &bk_assemble(
+                &misbound_header,
+                &entries,
+                &mj,
+                &bk_sign(signer, &misbound_header, &mj, prev_neg(MISBOUND)),
+            ),
+        ),
+    ]);
+    let mut wrong_key = raw(
+        "read with another private key (the signer's): wrapped for another key",
+        "key_mismatch",
+        &archive,
+    );
+    wrong_key
+        .as_object_mut()
+        .expect("object")
+        .insert("backup_private_key".into(), BK_READ_WITH_SIGNER.into());
+    negative.push(wrong_key);
+
+    // The passphrase-protected key file of the backup key.
+    let kdf = KdfParams::Argon2id {
+        memory_kib: crate::keys::kdf::ARGON2_MIN_MEMORY_KIB,
+        iterations: 2,
+        parallelism: 1,
+    };
+    let salt = KdfSalt(fixed(0x3b));
+    let pass = Password::new(BK_PASSPHRASE);
+    let master = MasterKey::derive(&pass, &salt, &kdf).expect("kdf");
+    let stretched = master.stretched_key().expect("stretch");
+    assert_eq!(
+        stretched.expose().as_slice(),
+        [
+            hkdf_nosalt::<32>(master.expose(), LABEL_ENC),
+            hkdf_nosalt::<32>(master.expose(), LABEL_MAC)
+        ]
+        .concat()
+    );
+    let kf_iv = fixed::<16>(0x3c);
+    let pkcs8 = backup.to_pkcs8().expect("pkcs8");
+    let sealed = SealedBox::seal_with_iv(
+        &stretched,
+        CONTEXT_BACKUP_PRIVATE_KEY,
+        pkcs8.expose(),
+        &kf_iv,
+    )
+    .expect("seal");
+    let key_file = BackupKeyFile {
+        format: KEY_FILE_FORMAT.into(),
+        public_key: b64(bpk.to_spki()),
+        kdf: kdf.clone(),
+        salt: b64(salt.as_bytes()),
+        private_key: sealed.clone(),
+    };
+    let kf_json = key_file.to_json().expect("json");
+    assert_eq!(
+        BackupKeyFile::parse(&kf_json)
+            .and_then(|f| f.open(&pass))
+            .expect("opens")
+            .public_key(),
+        bpk
+    );
+    let kf_bad = |d: &str, e: &str, json: String, passphrase: &str| {
+        reject(
+            d,
+            e,
+            json!({"key_file_json": json, "passphrase": passphrase}),
+        )
+    };
+    let kf_with = |f: &dyn Fn(&mut BackupKeyFile)| {
+        let mut k = key_file.clone();
+        f(&mut k);
+        k.to_json().expect("json")
+    };
+    let key_file_negative = vec![
+        kf_bad(
+            "wrong passphrase",
+            "decrypt",
+            kf_json.clone(),
+            "correct horse battery staple, kept offlinE",
+        ),
+        kf_bad(
+            "private key sealed under another context (cofre/v1/private-key)",
+            "decrypt",
+            kf_with(&|k| {
+                k.private_key = SealedBox::seal_with_iv(
+                    &stretched,
+                    CONTEXT_PRIVATE_KEY,
+                    pkcs8.expose(),
+                    &kf_iv,
+                )
+                .expect("seal");
+            }),
+            BK_PASSPHRASE,
+        ),
+        kf_bad(
+            "public key of another key pair (the signer's)",
+            "invalid_key",
+            kf_with(&|k| k.public_key = b64(spk.to_spki())),
+            BK_PASSPHRASE,
+        ),
+        kf_bad(
+            "format cofre-backup-key-v2",
+            "malformed",
+            kf_with(&|k| k.format = "cofre-backup-key-v2".into()),
+            BK_PASSPHRASE,
+        ),
+        kf_bad(
+            "unknown member",
+            "malformed",
+            kf_json.replacen("{\n", "{\n  \"comment\": \"x\",\n", 1),
+            BK_PASSPHRASE,
+        ),
+        kf_bad(
+            "salt of 15 bytes",
+            "malformed",
+            kf_with(&|k| k.salt = b64(&salt.as_bytes()[..15])),
+            BK_PASSPHRASE,
+        ),
+        kf_bad(
+            "Argon2id memory 19455 KiB (below the bounds of 9.2)",
+            "kdf_params",
+            kf_with(&|k| {
+                k.kdf = KdfParams::Argon2id {
+                    memory_kib: 19_455,
+                    iterations: 2,
+                    parallelism: 1,
+                }
+            }),
+            BK_PASSPHRASE,
+        ),
+    ];
+
+    // The public key as PEM.
+    let pem = public_key_to_pem(bpk);
+    let pem_body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let pem_accepted = [
+        format!("\n  {pem}  \n"),
+        format!("-----BEGIN PUBLIC KEY-----\n{pem_body}\n-----END PUBLIC KEY-----"),
+        pem.replace('\n', "\r\n"),
+    ];
+    let pem_bad = |d: &str, e: &str, p: String| reject(d, e, json!({"pem": p}));
+    let pem_negative = vec![
+        pem_bad(
+            "label RSA PUBLIC KEY",
+            "malformed",
+            pem.replace("PUBLIC KEY", "RSA PUBLIC KEY"),
+        ),
+        pem_bad(
+            "text before the BEGIN line",
+            "malformed",
+            format!("Public key:\n{pem}"),
+        ),
+        pem_bad(
+            "base64 padding removed",
+            "malformed",
+            pem.replacen('=', "", 1),
+        ),
+        pem_bad(
+            "base64url alphabet instead of base64",
+            "malformed",
+            format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                b64(bpk.to_spki())
+            ),
+        ),
+        pem_bad(
+            "an SPKI with one trailing byte",
+            "invalid_key",
+            format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                data_encoding::BASE64.encode(&[bpk.to_spki(), &[0][..]].concat())
+            ),
+        ),
+    ];
+    assert!(
+        pem.contains('='),
+        "the 422-byte SPKI's base64 ends with padding"
+    );
+
+    json!({
+        "description": "Backup archive: a two-file archive (a 32-byte server secret stored as it is, and a short database compressed with zstd) encrypted to the key of rsa_key.json and signed by a second RSA-3072 key (signer_key, generated once and kept), with its header, archive key, contexts, entry streams, manifest JSON, signature and trailer. The backup id, archive key, stream nonces and chunk IVs are fixed; RSA-OAEP and RSA-PSS are randomized, so the stored wrapped keys and signatures are kept while they still unwrap or verify, and the stored zstd frame is kept while it still decompresses (another zstd version may compress differently; readers only decompress). Negative vectors are read with the backup key of rsa_key.json (or the signer's key where backup_private_key says so) and the signer pinned to signer_key; hash mismatches are bad_signature. Then the backup key's passphrase-protected key file and its PEM public key.",
+        "format": "docs/FORMAT.md, section 13 (Backup archive); sections 4 to 10",
+        "backup_key": "rsa_key.json",
+        "signer_key": bk_key_value(signer, BK_SIGNER_DESC),
+        "archive": {
+            "backup_id": hex(&backup_id),
+            "archive_key": hex(archive_key.expose()),
+            "key_context": hex(&key_ctx),
+            "oaep_label": hex(&oaep_label),
+            "wrapped_key": hex(&w),
+            "header": hex(&hb),
+            "header_len": hl,
+            "entries": entry_values,
+            "manifest": serde_json::to_value(&manifest).expect("json"),
+            "manifest_json": text.as_str(),
+            "manifest_offset": manifest_offset,
+            "signature_context": context_value(bk::CONTEXT_MANIFEST),
+            "signed_message": hex(&bk_signed_message(spk, &hb, &mj)),
+            "signature": hex(&sig),
+            "trailer": hex(&archive[t..]),
+            "encoding": hex(&archive),
+            "length": n,
+        },
+        "negative": negative,
+        "key_file": {
+            "passphrase": BK_PASSPHRASE,
+            "passphrase_nfc_hex": hex(pass.as_bytes()),
+            "kdf": kdf,
+            "salt": hex(salt.as_bytes()),
+            "master_key": hex(master.expose()),
+            "stretched_key": hex(stretched.expose()),
+            "context": context_value(CONTEXT_BACKUP_PRIVATE_KEY),
+            "iv": hex(&kf_iv),
+            "private_key": "rsa_key.json",
+            "sealed_private_key": hex(sealed.as_bytes()),
+            "key_file_json": kf_json,
+        },
+        "key_file_negative": key_file_negative,
+        "public_key_pem": pem,
+        "pem_accepted": pem_accepted,
+        "pem_negative": pem_negative,
+    })
+}
+
+const BK_SIGNER_DESC: &str = "The server's backup signing key (RSA-3072, generated once by cofre and kept; public exponent 65537): the manifest's signer. fingerprint_text is the form people compare (section 9.9).";
+
+fn read_backup(v: &Value, backup: &PrivateKey) -> PrivateKey {
+    let sv = &v["signer_key"];
+    let signer = PrivateKey::from_pkcs8(&unhex(&sv["private_key_pkcs8"])).expect("pkcs8");
+    let spk = signer.public_key();
+    assert_eq!(spk.to_spki(), unhex(&sv["public_key_spki"]).as_slice());
+    assert_eq!(
+        &PublicKey::from_text(s(&sv["public_key_text"])).expect("text"),
+        spk
+    );
+    assert_eq!(spk.fingerprint().as_slice(), unhex(&sv["fingerprint"]));
+    assert_eq!(spk.key_id().as_slice(), unhex(&sv["key_id"]));
+    assert_eq!(
+        crate::vault::fingerprint_text(spk),
+        s(&sv["fingerprint_text"])
+    );
+    assert_ne!(spk, backup.public_key(), "two keys");
+
+    let a = &v["archive"];
+    let archive = unhex(&a["encoding"]);
+    assert_eq!(Some(archive.len() as u64), a["length"].as_u64());
+    // The parts, through the API.
+    let (header, hl) = Header::parse(&archive).expect("header");
+    assert_eq!(Some(hl as u64), a["header_len"].as_u64());
+    assert_eq!(header.encode(), unhex(&a["header"]));
+    assert_eq!(header.backup_id.as_slice(), unhex(&a["backup_id"]));
+    assert_eq!(
+        header.wrapped_key.as_bytes(),
+        unhex(&a["wrapped_key"]).as_slice()
+    );
+    assert_eq!(
+        unhex(&a["key_context"]),
+        [bk::CONTEXT_KEY_PREFIX, &header.backup_id].concat()
+    );
+    let key = header.open_key(backup).expect("the archive key unwraps");
+    assert_eq!(key.expose().as_slice(), unhex(&a["archive_key"]));
+    let trailer = Trailer::parse(&archive[archive.len() - bk::TRAILER_LEN..]).expect("trailer");
+    assert_eq!(unhex(&a["trailer"]), trailer.encode());
+    let mo = a["manifest_offset"].as_u64().expect("offset") as usize;
+    let mj = &archive[mo..mo + trailer.manifest_len as usize];
+    assert_eq!(mj, s(&a["manifest_json"]).as_bytes());
+    let m = Manifest::parse(mj, &header, hl as u64, mo as u64).expect("manifest");
+    assert_eq!(serde_json::to_value(&m).expect("json"), a["manifest"]);
+    assert_eq!(&m.signer_key().expect("signer"), spk);
+    let sig_bytes = &archive[mo + mj.len()..archive.len() - bk::TRAILER_LEN];
+    assert_eq!(sig_bytes, unhex(&a["signature"]).as_slice());
+    let sig = Signature::from_bytes(sig_bytes).expect("signature");
+    bk::verify_manifest(&sig, spk, &archive[..hl], mj).expect("the manifest signature verifies");
+    assert_eq!(
+        unhex(&a["signed_message"]),
+        bk_signed_message(spk, &archive[..hl], mj)
+    );
+    spk.pss_verify(&unhex(&a["signed_message"]), &sig_bytes[19..])
+        .expect("over the specified signed message");
+    for (i, e) in a["entries"].as_array().expect("entries").iter().enumerate() {
+        let f = &m.files[i];
+        let ctx = header.file_context(i as u32, &f.path);
+        assert_eq!(ctx, unhex(&e["context"]));
+        let enc = unhex(&e["encoding"]);
+        assert_eq!(
+            enc,
+            archive[f.offset as usize..(f.offset + f.length) as usize]
+        );
+        assert_eq!(
+            stream::decrypt_to_vec(&key, &ctx, &enc).expect("entry decrypts"),
+            unhex(&e["stored"])
+        );
+    }
+    // The whole reader, pinned and not.
+    let files = bk_read(&archive, backup, Some(spk)).expect("the archive reads");
+    assert_eq!(
+        bk_read(&archive, backup, None).expect("unpinned").len(),
+        files.len()
+    );
+    for ((path, restored), e) in files.iter().zip(a["entries"].as_array().expect("entries")) {
+        assert_eq!(path, s(&e["path"]));
+        assert_eq!(restored, &unhex(&e["restored"]));
+    }
+    for n in v["negative"].as_array().expect("negative") {
+        let sk = if n["backup_private_key"] == BK_READ_WITH_SIGNER {
+            &signer
+        } else {
+            backup
+        };
+        let bytes = unhex(&n["archive"]);
+        assert_rejected(n, bk_read(&bytes, sk, Some(spk)));
+        if n["accepted_without_pinning"] == true {
+            bk_read(&bytes, sk, None).expect("accepted when the signer is not pinned");
+        }
+    }
+
+    // Fresh randomized outputs have the stored layout and open.
+    let (fresh, fresh_key) = Header::create(backup.public_key()).expect("header");
+    assert_eq!(fresh.encode().len(), hl);
+    assert_eq!(fresh.encode()[..3], archive[..3]);
+    assert_eq!(
+        fresh.open_key(backup).expect("opens").expose(),
+        fresh_key.expose()
+    );
+    let fresh_sig = bk::sign_manifest(&signer, &archive[..hl], mj).expect("sign");
+    assert_eq!(fresh_sig.as_bytes()[..19], sig_bytes[..19]);
+    assert_eq!(fresh_sig.as_bytes().len(), sig_bytes.len());
+    bk::verify_manifest(&fresh_sig, spk, &archive[..hl], mj).expect("fresh signature verifies");
+
+    // The key file and the PEM public key.
+    let k = &v["key_file"];
+    let pass = Password::new(s(&k["passphrase"]));
+    assert_eq!(pass.as_bytes(), unhex(&k["passphrase_nfc_hex"]).as_slice());
+    let file = BackupKeyFile::parse(s(&k["key_file_json"])).expect("key file parses");
+    assert_eq!(serde_json::to_value(&file.kdf).expect("json"), k["kdf"]);
+    assert_eq!(
+        crate::format::text::decode("salt", &file.salt).expect("salt"),
+        unhex(&k["salt"])
+    );
+    assert_eq!(
+        file.private_key.as_bytes(),
+        unhex(&k["sealed_private_key"]).as_slice()
+    );
+    assert_eq!(file.to_json().expect("json"), s(&k["key_file_json"]));
+    let opened = file.open(&pass).expect("the key file opens");
+    assert_eq!(opened.public_key(), backup.public_key());
+    let stretched = SymmetricKey::from_slice(&unhex(&k["stretched_key"])).expect("key");
+    let pkcs8 = file
+        .private_key
+        .open(&stretched, CONTEXT_BACKUP_PRIVATE_KEY)
+        .expect("opens under the stored stretched key");
+    assert_eq!(pkcs8.expose(), backup.to_pkcs8().expect("pkcs8").expose());
+    for n in v["key_file_negative"].as_array().expect("negative") {
+        let r = BackupKeyFile::parse(s(&n["key_file_json"]))
+            .and_then(|f| f.open(&Password::new(s(&n["passphrase"]))));
+        assert_rejected(n, r);
+    }
+    let pem = s(&v["public_key_pem"]);
+    assert_eq!(public_key_to_pem(backup.public_key()), pem);
+    for p in std::iter::once(&v["public_key_pem"]).chain(v["pem_accepted"].as_array().expect("pem"))
+    {
+        assert_eq!(
+            &public_key_from_pem(s(p)).expect("PEM parses"),
+            backup.public_key()
+        );
+    }
+    for n in v["pem_negative"].as_array().expect("negative") {
+        assert_rejected(n, public_key_from_pem(s(&n["pem"])));
+    }
+    signer
+}
+
+// ---------------------------------------------------------------------------------
 // The test
 // ---------------------------------------------------------------------------------
 
@@ -1944,6 +3154,20 @@ fn vectors_are_reproduced_and_read() {
         None => panic!("docs/vectors/rsa_key.json is missing or holds no usable key"),
     };
     let prev = |name: &str| load_opt(name);
+    // The backup vectors' second key (the manifest signer), kept like the first.
+    let stored_signer = load_opt("backup.json")
+        .and_then(|v| {
+            v["signer_key"]["private_key_pkcs8"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .and_then(|t| data_encoding::HEXLOWER.decode(t.as_bytes()).ok())
+        .and_then(|der| PrivateKey::from_pkcs8(&der).ok());
+    let signer = match stored_signer {
+        Some(k) => k,
+        None if writing => PrivateKey::generate().expect("keygen"),
+        None => panic!("docs/vectors/backup.json is missing or holds no usable signer key"),
+    };
     let built = [
         ("sealed_box.json", sealed_box_file()),
         ("stream.json", stream_file()),
@@ -1964,6 +3188,10 @@ fn vectors_are_reproduced_and_read() {
             "vault_item.json",
             vault_item_file(&sk, prev("vault_item.json").as_ref()),
         ),
+        (
+            "backup.json",
+            backup_file(&sk, &signer, prev("backup.json").as_ref()),
+        ),
     ];
     if writing {
         for (name, v) in &built {
@@ -1980,6 +3208,8 @@ fn vectors_are_reproduced_and_read() {
     read_signature(&load("signature.json"), &sk);
     read_key_hierarchy(&load("key_hierarchy.json"), &sk);
     read_vault_item(&load("vault_item.json"), &sk);
+    let signer_stored = read_backup(&load("backup.json"), &sk);
+    assert_eq!(signer_stored.public_key(), signer.public_key());
     fresh_rsa_outputs(&sk, &load("wrapped_key.json"), &load("signature.json"));
 
     // Produce: each file, regenerated by today's code, equals the stored file.

@@ -162,6 +162,11 @@ async fn verify(a: BackupVerifyArgs) -> anyhow::Result<()> {
         }
         None => println!("Signed by key {signer} (not checked: pass --signer to pin it)"),
     }
+    // Decrypting needs a pinned signer: anyone can make an archive for the (public)
+    // backup key, and only the signer tells it came from your server.
+    if a.key.is_some() && a.signer.signer.is_none() && !a.any_signer {
+        return Err(cofre_server::backup::BackupError::SignerNotPinned { found: signer }.into());
+    }
     let private = match &a.key {
         Some(k) => Some(open_private(k, a.passphrase_file.as_deref()).await?),
         None => None,

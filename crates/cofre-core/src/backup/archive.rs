@@ -221,6 +221,21 @@ impl Manifest {
         header_len: u64,
         manifest_offset: u64,
     ) -> Result<Self> {
+        // The format first, so a manifest of a later format (which may add members) is
+        // reported as unsupported rather than malformed.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        if let Ok(f) = serde_json::from_slice::<Format>(json)
+            && f.format != MANIFEST_FORMAT
+        {
+            return Err(Error::Unsupported {
+                what: WHAT,
+                field: "manifest format",
+                value: u8::try_from(f.format).unwrap_or(u8::MAX),
+            });
+        }
         let m: Self = serde_json::from_slice(json).map_err(|_| Error::Malformed {
             what: WHAT,
             reason: "manifest is not valid JSON of the expected shape",
@@ -248,8 +263,8 @@ impl Manifest {
             if f.compression == Compression::None && f.size != f.stored_size {
                 return Err(malformed("uncompressed entry with two sizes"));
             }
-            if f.length < stream::HEADER_LEN as u64 {
-                return Err(malformed("entry shorter than a stream header"));
+            if f.length < stream::encrypted_len(0, stream::MIN_CHUNK_LOG2) {
+                return Err(malformed("entry shorter than the shortest stream"));
             }
             if f.sha256.len() != 64 || data_encoding::HEXLOWER.decode(f.sha256.as_bytes()).is_err()
             {
@@ -262,6 +277,7 @@ impl Manifest {
         if at != manifest_offset {
             return Err(malformed("entries do not end where the manifest starts"));
         }
+        check_collisions(&m.files)?;
         Ok(m)
     }
 
@@ -286,6 +302,24 @@ pub fn check_path(path: &str) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         {
             return Err(malformed("file path character"));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses paths that would collide when restored: equal but for ASCII case (on a
+/// case-insensitive file system), or one a folder of another (`a` and `a/b`).
+fn check_collisions(files: &[FileEntry]) -> Result<()> {
+    let lower: std::collections::HashSet<String> =
+        files.iter().map(|f| f.path.to_ascii_lowercase()).collect();
+    if lower.len() != files.len() {
+        return Err(malformed("two paths differ only in case"));
+    }
+    for p in &lower {
+        for (i, b) in p.bytes().enumerate() {
+            if b == b'/' && lower.contains(p.get(..i).unwrap_or_default()) {
+                return Err(malformed("a path is both a file and a folder"));
+            }
         }
     }
     Ok(())
@@ -445,6 +479,21 @@ mod tests {
         let mut dup = m.clone();
         dup.files[1].path = "cofre.db".into();
         assert!(Manifest::parse(&dup.to_json().unwrap(), &h, hl, hl + 300).is_err());
+        for clash in ["COFRE.db", "cofre.db/x"] {
+            let mut c = m.clone();
+            c.files[1].path = clash.into();
+            assert!(
+                Manifest::parse(&c.to_json().unwrap(), &h, hl, hl + 300).is_err(),
+                "{clash}"
+            );
+        }
+        let mut later: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        later["format"] = 2.into();
+        later["new_member"] = true.into();
+        assert!(matches!(
+            Manifest::parse(&serde_json::to_vec(&later).unwrap(), &h, hl, hl + 300),
+            Err(Error::Unsupported { .. })
+        ));
         let mut extra: serde_json::Value = serde_json::from_slice(&json).unwrap();
         extra["surprise"] = 1.into();
         assert!(Manifest::parse(&serde_json::to_vec(&extra).unwrap(), &h, hl, hl + 300).is_err());

@@ -189,14 +189,14 @@ impl Archive {
             } else {
                 Box::new(Sink)
             };
-            let (hash, restored) =
-                if entry.compression == Compression::None && entry.length <= SMALL_ENTRY {
-                    decrypt_small(key, &context, entry, reader, out)?
-                } else {
-                    let (reader, restored) = decrypt_entry(key, &context, entry, reader, out)?;
-                    (reader.hash, restored)
-                };
-            check_hash(entry, hash)?;
+            let restored = if entry.compression == Compression::None && entry.length <= SMALL_ENTRY
+            {
+                decrypt_small(key, &context, entry, reader, out)?
+            } else {
+                let (reader, restored) = decrypt_entry(key, &context, entry, reader, out)?;
+                check_hash(entry, reader.hash)?;
+                restored
+            };
             if restored != entry.size {
                 return Err(BackupError::Decrypt {
                     entry: entry.path.clone(),
@@ -292,14 +292,15 @@ impl<R: Read> Read for Hashing<'_, R> {
 /// decrypted on the calling thread.
 const SMALL_ENTRY: u64 = (1 << 20) + (1 << 16);
 
-/// Decrypts a small uncompressed entry on this thread; returns its hash and length.
+/// Checks the hash of a small uncompressed entry, then decrypts it on this thread;
+/// returns its length.
 fn decrypt_small<R: Read>(
     key: &SymmetricKey,
     context: &[u8],
     entry: &FileEntry,
     mut reader: Hashing<'_, R>,
     mut out: Box<dyn WriteSync>,
-) -> BackupResult<(Sha256, u64)> {
+) -> BackupResult<u64> {
     let bad = || BackupError::Decrypt {
         entry: entry.path.clone(),
     };
@@ -309,6 +310,9 @@ fn decrypt_small<R: Read>(
     };
     let mut bytes = Vec::with_capacity(usize::try_from(entry.length).unwrap_or(0));
     reader.read_to_end(&mut bytes).map_err(io_err)?;
+    // The hash first: a changed entry is reported as such, before any decryption.
+    let hash = std::mem::take(&mut reader.hash);
+    check_hash(entry, hash)?;
     let (header, body) = bytes.split_at_checked(stream::HEADER_LEN).ok_or_else(bad)?;
     let mut dec = stream::Decryptor::new(key, context, header).map_err(|_| bad())?;
     let chunks: Vec<&[u8]> = body.chunks(dec.encoded_chunk_len()).collect();
@@ -328,7 +332,7 @@ fn decrypt_small<R: Read>(
         return Err(bad());
     }
     out.sync().map_err(io_err)?;
-    Ok((reader.hash, restored))
+    Ok(restored)
 }
 
 /// Decrypts one entry into `out` (decompressing if needed); returns the reader (for its
@@ -353,10 +357,10 @@ fn decrypt_entry<'a, R: Read + Send>(
             stream::decrypt(key, context, &mut reader, &mut out).map_err(|e| map_stream(e, &bad))?
         }
         Compression::Zstd => {
-            let mut dec = zstd::stream::write::Decoder::new(&mut out).map_err(io_err)?;
+            let mut dec = super::decompress::OneFrame::new(&mut out, entry.size).map_err(io_err)?;
             let n = stream::decrypt(key, context, &mut reader, &mut dec)
                 .map_err(|e| map_stream(e, &bad))?;
-            dec.flush().map_err(|_| bad())?;
+            dec.finish().map_err(|_| bad())?;
             n
         }
     };

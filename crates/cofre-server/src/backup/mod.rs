@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod create;
+mod decompress;
 pub mod pack;
 pub mod restore;
 pub mod retention;

@@ -43,6 +43,8 @@ async fn openapi_document_lists_every_route() {
         ("post", "/admin/invites"),
         ("put", "/admin/policy"),
         ("get", "/admin/audit"),
+        ("get", "/admin/backups"),
+        ("post", "/admin/backups"),
         ("post", "/items"),
         ("get", "/items"),
         ("get", "/items/usage"),
