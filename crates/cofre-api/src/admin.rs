@@ -107,4 +107,7 @@ pub struct BackupStatus {
     pub last: Option<BackupRun>,
     /// Archives in the backup folder, newest first.
     pub backups: Vec<BackupFile>,
+    /// Why the backup folder could not be listed, if it could not.
+    #[serde(default)]
+    pub folder_error: Option<String>,
 }

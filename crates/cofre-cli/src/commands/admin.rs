@@ -229,6 +229,9 @@ async fn backups(a: AdminArgs) -> anyhow::Result<()> {
             Some(e) => println!("Last run ({}): FAILED: {e}", l.trigger),
         }
     }
+    if let Some(e) = &st.folder_error {
+        println!("The backup folder cannot be listed: {e}");
+    }
     for b in &st.backups {
         println!("{:<48} {:>14} bytes", b.name, b.bytes);
     }

@@ -349,6 +349,7 @@ pub(crate) async fn start_backup(
 async fn backup_status(app: &AppState) -> Result<BackupStatus, ApiError> {
     let settings = app.backups.settings().cloned();
     let mut backups = Vec::new();
+    let mut folder_error = None;
     if let Some(s) = &settings {
         let dir = s.dir.clone();
         let listed = tokio::task::spawn_blocking(move || {
@@ -366,9 +367,11 @@ async fn backup_status(app: &AppState) -> Result<BackupStatus, ApiError> {
             })
         })
         .await
-        .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-        backups = listed;
+        match listed {
+            Ok(l) => backups = l,
+            Err(e) => folder_error = Some(e.to_string()),
+        }
     }
     Ok(BackupStatus {
         configured: settings.is_some(),
@@ -383,5 +386,6 @@ async fn backup_status(app: &AppState) -> Result<BackupStatus, ApiError> {
             error: l.error,
         }),
         backups,
+        folder_error,
     })
 }

@@ -533,3 +533,77 @@ async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
     assert_eq!(fetch(&s2, &alice2, &id).await, bytes(2000, 9));
     s2.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_backup_is_reported_and_audited() {
+    let keys = tempfile::tempdir().unwrap();
+    let backup_key = PrivateKey::generate().unwrap();
+    let pem = keys.path().join("backup.pub");
+    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    // The backup folder's place is taken by a file: every run fails.
+    let dir = keys.path().join("not-a-folder");
+    std::fs::write(&dir, b"x").unwrap();
+    let (pem2, dir2) = (pem.clone(), dir.clone());
+    let s = start(move |c| {
+        c.backup = Some(BackupConfig {
+            dir: dir2,
+            key_file: pem2,
+            every_secs: None,
+            keep_last: 2,
+            keep_daily: 0,
+            keep_weekly: 0,
+        });
+    })
+    .await;
+    register(&s, "admin").await;
+    let admin = login(&s, "admin").await;
+    s.client
+        .admin_start_backup(&admin.tokens.access_token)
+        .await
+        .unwrap();
+    let last = loop {
+        let st = s
+            .client
+            .admin_backups(&admin.tokens.access_token)
+            .await
+            .unwrap();
+        if let Some(l) = st.last.filter(|_| !st.running) {
+            break l;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(last.file.is_none());
+    let st = s
+        .client
+        .admin_backups(&admin.tokens.access_token)
+        .await
+        .unwrap();
+    assert!(st.folder_error.is_some(), "the broken folder is reported");
+    assert!(
+        last.error.as_deref().unwrap().contains("not-a-folder"),
+        "{last:?}"
+    );
+    let audit = s.state.store.audit_rows(0, 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.event == "backup.create" && r.outcome == "failed")
+    );
+    assert_eq!(std::fs::read(&dir).unwrap(), b"x", "nothing overwritten");
+    s.stop().await;
+
+    // A server whose backup key file is not a public key does not start.
+    let bad = keys.path().join("bad.pub");
+    std::fs::write(&bad, "not a key").unwrap();
+    let mut config = test_config(keys.path().join("data2"));
+    config.backup = Some(BackupConfig {
+        dir: keys.path().join("b2"),
+        key_file: bad,
+        every_secs: None,
+        keep_last: 1,
+        keep_daily: 0,
+        keep_weekly: 0,
+    });
+    let err = cofre_server::app::open(config).await.unwrap_err();
+    assert!(err.to_string().contains("bad.pub"), "{err}");
+}
