@@ -305,6 +305,10 @@ pub struct ServerArgs {
     /// Data directory: created with owner-only permissions on first start.
     #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
     pub data: PathBuf,
+    /// Use this PostgreSQL database (`postgres://USER@HOST:PORT/DB`) instead of the SQLite
+    /// file in the data directory (which still holds the keys and blobs).
+    #[arg(long = "database", env = "COFRE_DATABASE_URL")]
+    pub database: Option<String>,
     /// Address and port to listen on. Keep it on loopback unless TLS terminates in front.
     #[arg(long, env = "COFRE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

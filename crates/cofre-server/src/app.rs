@@ -47,7 +47,10 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     let created_dir = config.prepare_data_dir()?;
     let now = crate::clock::now();
     let (keys, created_keys) = ServerKeys::load_or_create(&config.data_dir, now)?;
-    let store = Store::open_sqlite(&config.database_path()).await?;
+    let store = match &config.database_url {
+        Some(url) => Store::open_postgres(url).await?,
+        None => Store::open_sqlite(&config.database_path()).await?,
+    };
     let tokens = TokenKeys::new(
         &keys,
         &config.issuer,

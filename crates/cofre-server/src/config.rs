@@ -11,6 +11,9 @@ use cofre_core::keys::KdfParams;
 pub struct ServerConfig {
     /// The data directory (created on first start, mode 0700): database and keys.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) instead of the SQLite file in the data
+    /// directory. Keys and blobs stay in the data directory.
+    pub database_url: Option<String>,
     /// The address to listen on. Loopback by default.
     pub listen: SocketAddr,
     /// bcrypt cost for auth-key hashes (default 12, at least 10).
@@ -94,6 +97,7 @@ impl ServerConfig {
     pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
         Self {
             data_dir,
+            database_url: None,
             listen,
             bcrypt_cost: 12,
             bcrypt_threads: std::thread::available_parallelism()
@@ -159,6 +163,11 @@ impl ServerConfig {
         }
         if self.cleanup_every_secs < 1 {
             return bad("the cleanup interval must be at least 1 second");
+        }
+        if self.backup.is_some() && self.database_url.is_some() {
+            return bad(
+                "server backups cover the SQLite database only: back up PostgreSQL with its own tools (pg_dump, base backups) for now",
+            );
         }
         if let Some(b) = &self.backup {
             if b.every_secs.is_some_and(|s| s < 60) {

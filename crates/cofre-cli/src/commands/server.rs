@@ -81,6 +81,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn config(args: &ServerArgs) -> ServerConfig {
     let mut c = ServerConfig::new(args.data.clone(), args.listen);
+    c.database_url.clone_from(&args.database);
     c.bcrypt_cost = args.bcrypt_cost;
     if let Some(n) = args.bcrypt_threads {
         c.bcrypt_threads = n;

@@ -83,6 +83,30 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// PostgreSQL migrations: the same versions and tables as [`SQLITE_MIGRATIONS`].
+const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts",
+        sql: include_str!("../../migrations/postgres/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "vault",
+        sql: include_str!("../../migrations/postgres/0002_vault.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "shares",
+        sql: include_str!("../../migrations/postgres/0003_shares.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "key_rotation",
+        sql: include_str!("../../migrations/postgres/0004_key_rotation.sql"),
+    },
+];
+
 /// The database behind the server.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -99,6 +123,21 @@ impl Store {
             .fetch_optional(&store.pool)
             .await?;
         store.migrate(SQLITE_MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://…`) with a pool of
+    /// connections, and applies the migrations.
+    pub async fn open_postgres(url: &str) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Self { pool };
+        store.migrate(POSTGRES_MIGRATIONS).await?;
         Ok(store)
     }
 

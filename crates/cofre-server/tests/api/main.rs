@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod admin;
 mod audit;
+mod backends;
 mod backup;
 mod bad_input;
 mod mfa;
