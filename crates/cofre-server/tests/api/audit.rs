@@ -49,19 +49,18 @@ async fn events_are_chained_and_tampering_is_detected() {
             rows: page.events.len() as i64
         }
     );
-    let data = s.data.clone();
+    let config = s.state.config.clone();
     let dir = s.stop().await;
 
     // The server cannot edit rows (triggers refuse)...
-    let db = data.join("cofre.db");
-    let store = cofre_server::store::Store::open_sqlite(&db).await.unwrap();
+    let store = open_database(&config).await;
     let e = store
         .raw_execute("UPDATE audit_log SET outcome = 'ok' WHERE seq = 3")
         .await;
     assert!(e.is_err(), "the append-only trigger must refuse updates");
     // ...but someone with the file can; the chain shows where.
     store
-        .raw_execute("DROP TRIGGER audit_log_no_update")
+        .raw_execute(&drop_audit_trigger(&config, "audit_log_no_update"))
         .await
         .unwrap();
     store
@@ -78,7 +77,7 @@ async fn events_are_chained_and_tampering_is_detected() {
         v => panic!("edit not detected: {v:?}"),
     }
     store
-        .raw_execute("DROP TRIGGER audit_log_no_delete")
+        .raw_execute(&drop_audit_trigger(&config, "audit_log_no_delete"))
         .await
         .unwrap();
     store

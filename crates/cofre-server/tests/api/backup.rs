@@ -94,6 +94,9 @@ async fn try_restore(archive: &Path, key: &PrivateKey, target: &Path) -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_restores_byte_for_byte_and_every_damage_is_refused() {
+    if sqlite_only("server backups cover the SQLite database only") {
+        return;
+    }
     let s = start(|_| {}).await;
     let alice = {
         register(&s, "alice").await;
@@ -324,6 +327,9 @@ async fn a_backup_restores_byte_for_byte_and_every_damage_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_route_runs_backups_keeps_the_policy_and_audits() {
+    if sqlite_only("server backups cover the SQLite database only") {
+        return;
+    }
     let keys = tempfile::tempdir().unwrap();
     let backup_key = PrivateKey::generate().unwrap();
     let pem = keys.path().join("backup.pub");
@@ -426,6 +432,9 @@ async fn the_admin_route_runs_backups_keeps_the_policy_and_audits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_backs_up_when_the_newest_backup_is_too_old() {
+    if sqlite_only("server backups cover the SQLite database only") {
+        return;
+    }
     let keys = tempfile::tempdir().unwrap();
     let backup_key = PrivateKey::generate().unwrap();
     let pem = keys.path().join("backup.pub");
@@ -492,6 +501,9 @@ async fn the_scheduler_backs_up_when_the_newest_backup_is_too_old() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
+    if sqlite_only("server backups cover the SQLite database only") {
+        return;
+    }
     let s = start(|_| {}).await;
     register(&s, "alice").await;
     let alice = login(&s, "alice").await;
@@ -536,6 +548,9 @@ async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_backup_is_reported_and_audited() {
+    if sqlite_only("server backups cover the SQLite database only") {
+        return;
+    }
     let keys = tempfile::tempdir().unwrap();
     let backup_key = PrivateKey::generate().unwrap();
     let pem = keys.path().join("backup.pub");

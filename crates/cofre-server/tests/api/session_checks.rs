@@ -3,7 +3,6 @@
 //! process sharing it would) applies to the very next request, although the access
 //! token's signature check is remembered after its first use.
 
-use cofre_server::store::Store;
 use cofre_server::store::settings::MFA_REQUIRED;
 
 use crate::support::*;
@@ -29,9 +28,7 @@ async fn changes_made_elsewhere_apply_to_the_next_request() {
     register(&s, "root").await;
     let uid = register(&s, "alice").await.account.user_id;
     // Another server process on the same database.
-    let other = Store::open_sqlite(&s.state.config.database_path())
-        .await
-        .unwrap();
+    let other = open_database(&s.state.config).await;
     let now = cofre_server::clock::now();
     let l = login(&s, "alice").await.tokens;
     let t = l.access_token.expose().to_owned();

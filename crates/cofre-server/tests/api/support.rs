@@ -33,7 +33,141 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // A PostgreSQL database whose data directory goes away with this server goes
+        // too (one returned by `stop` may be reused by a restart, and stays).
+        if self._dir.is_some()
+            && let Some(url) = self.state.config.database_url.clone()
+        {
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(drop_postgres(&url));
+            })
+            .join()
+            .ok();
+        }
     }
+}
+
+/// Whether the suite runs on PostgreSQL rather than on SQLite files. The same suite is
+/// built twice (`Cargo.toml`): the `api` test binary runs it on SQLite, `api_postgres` on
+/// the PostgreSQL server at 127.0.0.1:5432. Without that server, `api_postgres` says it
+/// skips PostgreSQL and runs on SQLite again, except under `CI=true`, where it fails.
+pub fn on_postgres() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        if env!("CARGO_CRATE_NAME") != "api_postgres" {
+            return false;
+        }
+        let addr = "127.0.0.1:5432".parse().unwrap();
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)) {
+            Ok(_) => true,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("the api_postgres tests need PostgreSQL on 127.0.0.1:5432 under CI: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "SKIPPED PostgreSQL: nothing answers on 127.0.0.1:5432 ({e}); running on SQLite"
+                );
+                false
+            }
+        }
+    })
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL database of a data directory: one per directory, so that a server
+/// restarted on the same directory finds its data; created when missing.
+async fn postgres_for(data: &std::path::Path) -> String {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let h = cofre_core::primitives::digest::sha256(&[data.to_string_lossy().as_bytes()]);
+    let name = format!("cofre_api_{}", data_encoding::HEXLOWER.encode(&h[..8]));
+    let mut admin = sqlx::AnyConnection::connect(PG_ADMIN)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (user postgres)");
+    // Databases an earlier run kept (a test that restarts on its data directory keeps
+    // it): dropped once per run, before the first new one.
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            let old: Vec<String> =
+                sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'cofre\\_api\\_%'")
+                    .fetch_all(&mut admin)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| sqlx::Row::try_get(r, "datname").unwrap())
+                    .collect();
+            for name in old {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await;
+            }
+        })
+        .await;
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await.ok();
+    format!("postgres://postgres@127.0.0.1:5432/{name}")
+}
+
+async fn drop_postgres(url: &str) {
+    use sqlx::Connection as _;
+    let Some(name) = url.rsplit('/').next() else {
+        return;
+    };
+    if let Ok(mut admin) = sqlx::AnyConnection::connect(PG_ADMIN).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
+    }
+}
+
+/// Another connection to a server's database, as a second server process would open it.
+pub async fn open_database(config: &ServerConfig) -> cofre_server::store::Store {
+    match &config.database_url {
+        Some(url) => cofre_server::store::Store::open_postgres(url)
+            .await
+            .unwrap(),
+        None => cofre_server::store::Store::open_sqlite(&config.database_path())
+            .await
+            .unwrap(),
+    }
+}
+
+/// `DROP TRIGGER` of an audit-log trigger in the backend's dialect.
+pub fn drop_audit_trigger(config: &ServerConfig, name: &str) -> String {
+    if config.database_url.is_some() {
+        format!("DROP TRIGGER {name} ON audit_log")
+    } else {
+        format!("DROP TRIGGER {name}")
+    }
+}
+
+/// True (and says so) when the test covers something only the SQLite backend has.
+pub fn sqlite_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SKIPPED on PostgreSQL: {why}");
+    }
+    on_postgres()
 }
 
 impl TestServer {
@@ -77,6 +211,9 @@ pub async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
 pub async fn start_in(data: PathBuf, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let mut config = test_config(data.clone());
     tweak(&mut config);
+    if on_postgres() && config.database_url.is_none() {
+        config.database_url = Some(postgres_for(&data).await);
+    }
     let (state, _first) = cofre_server::app::open(config.clone()).await.unwrap();
     let listener = cofre_server::app::bind(&config).await.unwrap();
     let addr = listener.local_addr().unwrap();
