@@ -95,7 +95,7 @@ async fn postgres_for(data: &std::path::Path) -> String {
     SWEPT
         .get_or_init(|| async {
             let old: Vec<String> =
-                sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'cofre\\_api\\_%'")
+                sqlx::query("SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'cofre\\_api\\_%'")
                     .fetch_all(&mut admin)
                     .await
                     .unwrap()
