@@ -2,8 +2,8 @@
 //!
 //! Queries are plain runtime SQL that SQLite and PostgreSQL both accept (`$1`
 //! placeholders, `TEXT`/`BIGINT` columns, `ON CONFLICT`, `RETURNING`), run through
-//! sqlx's `Any` driver, so a PostgreSQL backend needs its own migrations folder and a
-//! URL, not new handlers. Times are Unix seconds; flags are 0/1 integers.
+//! sqlx's `Any` driver; the migrations are shared too, except the audit log's
+//! append-only triggers. Times are Unix seconds; flags are 0/1 integers.
 
 pub mod audit;
 pub mod backup;
@@ -59,53 +59,37 @@ struct Migration {
     sql: &'static str,
 }
 
-/// SQLite migrations, applied in order at start.
-const SQLITE_MIGRATIONS: &[Migration] = &[
+/// The migrations, applied in order at start: portable SQL that both backends run.
+const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "accounts",
-        sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
+        sql: include_str!("../../migrations/common/0001_accounts.sql"),
     },
     Migration {
         version: 2,
         name: "vault",
-        sql: include_str!("../../migrations/sqlite/0002_vault.sql"),
+        sql: include_str!("../../migrations/common/0002_vault.sql"),
     },
     Migration {
         version: 3,
         name: "shares",
-        sql: include_str!("../../migrations/sqlite/0003_shares.sql"),
+        sql: include_str!("../../migrations/common/0003_shares.sql"),
     },
     Migration {
         version: 4,
         name: "key_rotation",
-        sql: include_str!("../../migrations/sqlite/0004_key_rotation.sql"),
+        sql: include_str!("../../migrations/common/0004_key_rotation.sql"),
     },
 ];
 
-/// PostgreSQL migrations: the same versions and tables as [`SQLITE_MIGRATIONS`].
-const POSTGRES_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "accounts",
-        sql: include_str!("../../migrations/postgres/0001_accounts.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "vault",
-        sql: include_str!("../../migrations/postgres/0002_vault.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "shares",
-        sql: include_str!("../../migrations/postgres/0003_shares.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "key_rotation",
-        sql: include_str!("../../migrations/postgres/0004_key_rotation.sql"),
-    },
-];
+/// What differs per backend: the audit log's append-only triggers (installed with
+/// migration 1; trigger bodies are not portable SQL).
+const SQLITE_AUDIT_TRIGGERS: &str =
+    include_str!("../../migrations/sqlite/0001_audit_append_only.sql");
+/// The PostgreSQL counterpart of [`SQLITE_AUDIT_TRIGGERS`] (PL/pgSQL).
+const POSTGRES_AUDIT_TRIGGERS: &str =
+    include_str!("../../migrations/postgres/0001_audit_append_only.sql");
 
 /// The database behind the server.
 #[derive(Clone, Debug)]
@@ -122,7 +106,7 @@ impl Store {
         sqlx::query("PRAGMA journal_mode = WAL")
             .fetch_optional(&store.pool)
             .await?;
-        store.migrate(SQLITE_MIGRATIONS).await?;
+        store.migrate(SQLITE_AUDIT_TRIGGERS).await?;
         Ok(store)
     }
 
@@ -137,7 +121,7 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Self { pool };
-        store.migrate(POSTGRES_MIGRATIONS).await?;
+        store.migrate(POSTGRES_AUDIT_TRIGGERS).await?;
         Ok(store)
     }
 
@@ -202,7 +186,10 @@ impl Store {
             .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))?)
     }
 
-    async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
+    /// Applies the migrations not applied yet; `audit_triggers` is the backend's part of
+    /// migration 1.
+    async fn migrate(&self, audit_triggers: &'static str) -> StoreResult<()> {
+        let migrations = MIGRATIONS;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -224,6 +211,9 @@ impl Store {
         for m in migrations.iter().filter(|m| m.version > applied) {
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+            if m.version == 1 {
+                sqlx::raw_sql(audit_triggers).execute(&mut *tx).await?;
+            }
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )

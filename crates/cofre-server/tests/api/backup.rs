@@ -86,6 +86,31 @@ fn nothing_written(target: &Path) {
     }
 }
 
+/// A backup key pair whose public half is written as PEM to `dir/backup.pub`.
+fn backup_key_in(dir: &Path) -> (PrivateKey, PathBuf) {
+    let key = PrivateKey::generate().unwrap();
+    let pem = dir.join("backup.pub");
+    std::fs::write(&pem, public_key_to_pem(key.public_key())).unwrap();
+    (key, pem)
+}
+
+/// Server backup settings: into `dir`, for `key_file`, keeping the last `keep_last`.
+fn backup_settings(
+    dir: &Path,
+    key_file: &Path,
+    every_secs: Option<u64>,
+    keep_last: usize,
+) -> BackupConfig {
+    BackupConfig {
+        dir: dir.to_owned(),
+        key_file: key_file.to_owned(),
+        every_secs,
+        keep_last,
+        keep_daily: 0,
+        keep_weekly: 0,
+    }
+}
+
 async fn try_restore(archive: &Path, key: &PrivateKey, target: &Path) -> Result<(), BackupError> {
     let a = Archive::open(archive)?;
     a.check_hashes(&|_| {})?;
@@ -331,22 +356,10 @@ async fn the_admin_route_runs_backups_keeps_the_policy_and_audits() {
         return;
     }
     let keys = tempfile::tempdir().unwrap();
-    let backup_key = PrivateKey::generate().unwrap();
-    let pem = keys.path().join("backup.pub");
-    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    let (backup_key, pem) = backup_key_in(keys.path());
     let dir = keys.path().join("backups");
-    let (pem2, dir2) = (pem.clone(), dir.clone());
-    let s = start(move |c| {
-        c.backup = Some(BackupConfig {
-            dir: dir2,
-            key_file: pem2,
-            every_secs: None,
-            keep_last: 2,
-            keep_daily: 0,
-            keep_weekly: 0,
-        });
-    })
-    .await;
+    let settings = backup_settings(&dir, &pem, None, 2);
+    let s = start(move |c| c.backup = Some(settings)).await;
     register(&s, "admin").await;
     let admin = login(&s, "admin").await;
     register(&s, "bob").await;
@@ -436,22 +449,11 @@ async fn the_scheduler_backs_up_when_the_newest_backup_is_too_old() {
         return;
     }
     let keys = tempfile::tempdir().unwrap();
-    let backup_key = PrivateKey::generate().unwrap();
-    let pem = keys.path().join("backup.pub");
-    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    let (_, pem) = backup_key_in(keys.path());
     let dir = keys.path().join("backups");
     let config = |every: u64| {
-        let (pem, dir) = (pem.clone(), dir.clone());
-        move |c: &mut cofre_server::ServerConfig| {
-            c.backup = Some(BackupConfig {
-                dir,
-                key_file: pem,
-                every_secs: Some(every),
-                keep_last: 3,
-                keep_daily: 0,
-                keep_weekly: 0,
-            });
-        }
+        let settings = backup_settings(&dir, &pem, Some(every), 3);
+        move |c: &mut cofre_server::ServerConfig| c.backup = Some(settings)
     };
     // Too short an interval is refused at start.
     let mut bad = test_config(keys.path().join("unused"));
@@ -552,24 +554,12 @@ async fn a_failed_backup_is_reported_and_audited() {
         return;
     }
     let keys = tempfile::tempdir().unwrap();
-    let backup_key = PrivateKey::generate().unwrap();
-    let pem = keys.path().join("backup.pub");
-    std::fs::write(&pem, public_key_to_pem(backup_key.public_key())).unwrap();
+    let (_, pem) = backup_key_in(keys.path());
     // The backup folder's place is taken by a file: every run fails.
     let dir = keys.path().join("not-a-folder");
     std::fs::write(&dir, b"x").unwrap();
-    let (pem2, dir2) = (pem.clone(), dir.clone());
-    let s = start(move |c| {
-        c.backup = Some(BackupConfig {
-            dir: dir2,
-            key_file: pem2,
-            every_secs: None,
-            keep_last: 2,
-            keep_daily: 0,
-            keep_weekly: 0,
-        });
-    })
-    .await;
+    let settings = backup_settings(&dir, &pem, None, 2);
+    let s = start(move |c| c.backup = Some(settings)).await;
     register(&s, "admin").await;
     let admin = login(&s, "admin").await;
     s.client
@@ -611,14 +601,7 @@ async fn a_failed_backup_is_reported_and_audited() {
     let bad = keys.path().join("bad.pub");
     std::fs::write(&bad, "not a key").unwrap();
     let mut config = test_config(keys.path().join("data2"));
-    config.backup = Some(BackupConfig {
-        dir: keys.path().join("b2"),
-        key_file: bad,
-        every_secs: None,
-        keep_last: 1,
-        keep_daily: 0,
-        keep_weekly: 0,
-    });
+    config.backup = Some(backup_settings(&keys.path().join("b2"), &bad, None, 1));
     let err = cofre_server::app::open(config).await.unwrap_err();
     assert!(err.to_string().contains("bad.pub"), "{err}");
 }

@@ -1,5 +1,7 @@
 -- Accounts, sessions, MFA, throttling, invites, settings and the audit log.
--- Portable SQL: TEXT and BIGINT only, times in Unix seconds, flags as 0/1.
+-- Portable SQL (SQLite and PostgreSQL): TEXT and BIGINT only, times in Unix seconds,
+-- flags as 0/1. The audit log's append-only triggers are per backend
+-- (sqlite/ and postgres/0001_audit_append_only.sql), installed with this migration.
 
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
@@ -79,14 +81,3 @@ CREATE TABLE audit_log (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 );
-
--- Append-only: the server never edits or deletes audit rows. (Someone with write
--- access to the file can drop these triggers; the hash chain then shows the edit.)
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN
-    SELECT RAISE(ABORT, 'audit_log is append-only');
-END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN
-    SELECT RAISE(ABORT, 'audit_log is append-only');
-END;
