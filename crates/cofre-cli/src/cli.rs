@@ -247,7 +247,12 @@ pub struct ServerCommand {
 pub enum ServerTask {
     /// Add a new access-token signing key; restart the server to use it. Tokens signed
     /// by the previous key stay valid until they expire; older keys are deleted.
-    RotateSigningKey(DataArg),
+    /// Replicas sharing the key folder accept the new key's tokens as soon as one
+    /// of them signs with it.
+    RotateSigningKey(KeysArg),
+    /// Create the server's keys in the key folder, as the first start would, and
+    /// print their check value: for replicas that receive the folder read-only.
+    InitKeys(KeysArg),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditTask),
@@ -288,7 +293,29 @@ pub struct CreateAdminArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditTask {
     /// Check the audit log's hash chain; exits non-zero at the first broken row.
-    Verify(DataArg),
+    Verify(AuditVerifyArgs),
+}
+
+/// `cofre server audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Data directory (its SQLite database).
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
+    /// Check this PostgreSQL database (`postgres://…`) instead.
+    #[arg(long = "database", env = "COFRE_DATABASE_URL")]
+    pub database: Option<String>,
+}
+
+/// The data directory and the key folder.
+#[derive(Debug, Args)]
+pub struct KeysArg {
+    /// Data directory.
+    #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
+    pub data: PathBuf,
+    /// The server's key folder (default: `keys` in the data directory).
+    #[arg(long, env = "COFRE_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 /// Just the data directory.
@@ -309,9 +336,24 @@ pub struct ServerArgs {
     /// file in the data directory (which still holds the keys and blobs).
     #[arg(long = "database", env = "COFRE_DATABASE_URL")]
     pub database: Option<String>,
+    /// The server's key folder (default: `keys` in the data directory). Every replica
+    /// sharing a database must be given the same keys; the server refuses to start
+    /// with others.
+    #[arg(long, env = "COFRE_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
     /// Address and port to listen on. Keep it on loopback unless TLS terminates in front.
     #[arg(long, env = "COFRE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// A load balancer or reverse proxy (address or network, like `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` header names the client for throttling and the audit log.
+    /// Repeat it, or give a comma-separated list. None by default: the header is
+    /// ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "COFRE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<cofre_server::config::IpNet>,
     /// Log format.
     #[arg(long, env = "COFRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

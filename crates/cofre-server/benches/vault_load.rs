@@ -923,7 +923,11 @@ async fn per_call(n: usize, mut f: impl AsyncFnMut()) -> (f64, f64) {
 async fn breakdown(srv: &Server, token: &str, note: &str) {
     let n = 5000;
     let now = cofre_server::clock::now();
-    let (keys, _) = cofre_server::secrets::ServerKeys::load_or_create(&srv.data, now).unwrap();
+    let (keys, _) = cofre_server::secrets::ServerKeys::load_or_create(
+        &cofre_server::secrets::default_keys_dir(&srv.data),
+        now,
+    )
+    .unwrap();
     let tokens = cofre_server::auth::jwt::TokenKeys::new(&keys, "cofre", "cofre-api", 7200)
         .expect("the server's token keys");
     let claims = tokens.verify_uncached(token).unwrap();

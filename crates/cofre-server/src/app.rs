@@ -34,6 +34,14 @@ pub enum StartError {
     /// Database.
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The key folder holds other keys than the ones the database is served with.
+    #[error(
+        "the server keys in {dir} are not the ones this database is served with: every server sharing a database needs the same key folder (copy it from the first server, or point --keys-dir at it)"
+    )]
+    KeysMismatch {
+        /// The key folder.
+        dir: std::path::PathBuf,
+    },
     /// bcrypt pool.
     #[error("password hasher: {0}")]
     Hasher(#[from] crate::auth::password::HashError),
@@ -46,18 +54,21 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     config.validate()?;
     let created_dir = config.prepare_data_dir()?;
     let now = crate::clock::now();
-    let (keys, created_keys) = ServerKeys::load_or_create(&config.data_dir, now)?;
+    let keys_dir = config.keys_path();
+    let (keys, created_keys) = ServerKeys::load_or_create(&keys_dir, now)?;
     let store = match &config.database_url {
         Some(url) => Store::open_postgres(url).await?,
         None => Store::open_sqlite(&config.database_path()).await?,
     };
+    check_keys_match(&store, &keys, &keys_dir).await?;
     let tokens = TokenKeys::new(
         &keys,
         &config.issuer,
         &config.audience,
         config.access_ttl_secs,
     )
-    .ok_or_else(|| ConfigError::Invalid("no signing key".into()))?;
+    .ok_or_else(|| ConfigError::Invalid("no signing key".into()))?
+    .reloading_from(keys_dir);
     let hasher = Hasher::new(config.bcrypt_cost, config.bcrypt_threads).await?;
     let audit = AuditLog::load(&store).await?;
     let blobs = LocalBlobs::open(&config.blobs_path()).map_err(|source| ConfigError::DataDir {
@@ -78,6 +89,36 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         audit: Arc::new(audit),
     };
     Ok((state, created_dir || created_keys))
+}
+
+/// The setting holding the check value of the keys the database is served with.
+const KEYS_CHECK_SETTING: &str = "server_keys_check";
+
+/// Refuses keys other than those the database was first served with: a replica given
+/// its own keys would log everyone out on each hop between servers and could not open
+/// the TOTP secrets the others sealed. The first start records the check value.
+async fn check_keys_match(
+    store: &Store,
+    keys: &ServerKeys,
+    keys_dir: &std::path::Path,
+) -> Result<(), StartError> {
+    let ours = keys.check_value();
+    match store.setting(KEYS_CHECK_SETTING).await? {
+        Some(recorded) if recorded == ours => Ok(()),
+        Some(_) => Err(StartError::KeysMismatch {
+            dir: keys_dir.to_owned(),
+        }),
+        None => {
+            store.set_setting_once(KEYS_CHECK_SETTING, &ours).await?;
+            // Two servers starting at once on an empty database: one of them wins.
+            match store.setting(KEYS_CHECK_SETTING).await? {
+                Some(recorded) if recorded == ours => Ok(()),
+                _ => Err(StartError::KeysMismatch {
+                    dir: keys_dir.to_owned(),
+                }),
+            }
+        }
+    }
 }
 
 /// Reads the backup public key named by the settings.

@@ -32,22 +32,25 @@ pub struct Event<'a> {
     pub outcome: &'a str,
 }
 
-/// Appends events, keeping the chain head in memory. One writer per process: appends
-/// are serialized by a mutex.
+/// Appends events. The chain head is cached in memory; appends in this process are
+/// serialized by a mutex, and across processes (replicas sharing one database) by the
+/// primary key on `seq`: a row is written only as the successor of the head it names,
+/// so when another server appended first the insert is refused, the head is read
+/// again and the row is rebuilt on top of it. The chain therefore stays one chain
+/// whatever number of servers write to it.
 #[derive(Debug)]
 pub struct AuditLog {
     head: Mutex<(i64, String)>,
 }
 
+/// How many times [`AuditLog::record`] rebuilds a row on a newer head before giving up.
+const MAX_APPEND_ATTEMPTS: usize = 64;
+
 impl AuditLog {
     /// Loads the chain head from the store.
     pub async fn load(store: &Store) -> StoreResult<Self> {
-        let head = store
-            .audit_head()
-            .await?
-            .unwrap_or_else(|| (0, GENESIS.to_owned()));
         Ok(Self {
-            head: Mutex::new(head),
+            head: Mutex::new(load_head(store).await?),
         })
     }
 
@@ -55,22 +58,33 @@ impl AuditLog {
     /// log it and go on (the event is also in the server log).
     pub async fn record(&self, store: &Store, e: &Event<'_>, now: i64) -> StoreResult<()> {
         let mut head = self.head.lock().await;
-        let seq = head.0 + 1;
-        let mut row = AuditRow {
-            seq,
-            at: now,
-            event: e.event.to_owned(),
-            actor: e.actor.map(str::to_owned),
-            subject: e.subject.map(str::to_owned),
-            address: e.address.map(str::to_owned),
-            outcome: e.outcome.to_owned(),
-            prev_hash: head.1.clone(),
-            hash: String::new(),
+        let mut attempt = 0;
+        let row = loop {
+            let mut row = AuditRow {
+                seq: head.0 + 1,
+                at: now,
+                event: e.event.to_owned(),
+                actor: e.actor.map(str::to_owned),
+                subject: e.subject.map(str::to_owned),
+                address: e.address.map(str::to_owned),
+                outcome: e.outcome.to_owned(),
+                prev_hash: head.1.clone(),
+                hash: String::new(),
+            };
+            row.hash = row_hash(&row);
+            if store.insert_audit(&row).await? {
+                break row;
+            }
+            // Another server appended row `seq`: build on the real head.
+            attempt += 1;
+            if attempt >= MAX_APPEND_ATTEMPTS {
+                return Err(crate::store::StoreError::Contention("audit log append"));
+            }
+            *head = load_head(store).await?;
         };
-        row.hash = row_hash(&row);
         tracing::info!(
             target: "cofre::audit",
-            seq,
+            seq = row.seq,
             event = e.event,
             actor = e.actor,
             subject = e.subject,
@@ -78,10 +92,16 @@ impl AuditLog {
             outcome = e.outcome,
             "audit"
         );
-        store.insert_audit(&row).await?;
-        *head = (seq, row.hash);
+        *head = (row.seq, row.hash);
         Ok(())
     }
+}
+
+async fn load_head(store: &Store) -> StoreResult<(i64, String)> {
+    Ok(store
+        .audit_head()
+        .await?
+        .unwrap_or_else(|| (0, GENESIS.to_owned())))
 }
 
 /// The hash a row must carry, given its `prev_hash` and fields.

@@ -14,8 +14,18 @@ pub struct ServerConfig {
     /// A PostgreSQL database (`postgres://…`) instead of the SQLite file in the data
     /// directory. Keys and blobs stay in the data directory.
     pub database_url: Option<String>,
+    /// Where the server's keys live (default `DATA/keys`). Replicas sharing one
+    /// database must share these keys: give each the same files (a mounted secret,
+    /// say). The database remembers a check value of the first keys it served with and
+    /// refuses a server started with others.
+    pub keys_dir: Option<PathBuf>,
     /// The address to listen on. Loopback by default.
     pub listen: SocketAddr,
+    /// Load balancers and reverse proxies whose `X-Forwarded-For` header is believed:
+    /// a request from one of these networks is attributed (for throttling and the
+    /// audit log) to the right-most address in the header that is not itself a
+    /// trusted proxy. Empty by default: the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
     /// bcrypt cost for auth-key hashes (default 12, at least 10).
     pub bcrypt_cost: u32,
     /// How many bcrypt computations may run at once (the rest queue).
@@ -80,6 +90,65 @@ pub struct BackupConfig {
     pub keep_weekly: usize,
 }
 
+/// An IP network: an address and a prefix length (`10.0.0.0/8`, `fd00::/8`; a bare
+/// address is a single host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or network (like 10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
 /// A PEM certificate chain and its private key.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
@@ -98,7 +167,9 @@ impl ServerConfig {
         Self {
             data_dir,
             database_url: None,
+            keys_dir: None,
             listen,
+            trusted_proxies: Vec::new(),
             bcrypt_cost: 12,
             bcrypt_threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
@@ -169,6 +240,11 @@ impl ServerConfig {
                 "server backups cover the SQLite database only: back up PostgreSQL with its own tools (pg_dump, base backups) for now",
             );
         }
+        if self.backup.is_some() && self.keys_dir.is_some() {
+            return bad(
+                "server backups take the keys from the data directory: leave --keys-dir unset to use them",
+            );
+        }
         if let Some(b) = &self.backup {
             if b.every_secs.is_some_and(|s| s < 60) {
                 return bad("the backup interval must be at least 60 seconds");
@@ -183,6 +259,13 @@ impl ServerConfig {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("cofre.db")
+    }
+
+    /// The server's key folder: `keys_dir`, or `DATA/keys`.
+    pub fn keys_path(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| crate::secrets::default_keys_dir(&self.data_dir))
     }
 
     /// The local blob folder.

@@ -1,4 +1,5 @@
-//! The server's own keys, kept as owner-only files under `DATA/keys/`:
+//! The server's own keys, kept as owner-only files under `DATA/keys/` (or the folder
+//! given with `--keys-dir`, which replicas share):
 //!
 //! - `signing/<created>-<kid>.p8`: Ed25519 access-token signing keys (PKCS#8). The
 //!   newest signs; every key present verifies, so tokens signed before a rotation stay
@@ -78,11 +79,15 @@ pub fn kid_of(public_key: &[u8]) -> String {
     data_encoding::HEXLOWER.encode(h.get(..8).unwrap_or(&h))
 }
 
+/// The key folder of a data directory when none is given: `DATA/keys`.
+pub fn default_keys_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys")
+}
+
 impl ServerKeys {
-    /// Loads the keys from `DATA/keys`, creating any that are missing. Returns whether
-    /// anything was created.
-    pub fn load_or_create(data_dir: &Path, now: i64) -> Result<(Self, bool), KeyFileError> {
-        let dir = data_dir.join("keys");
+    /// Loads the keys from the key folder `dir`, creating any that are missing. Returns
+    /// whether anything was created.
+    pub fn load_or_create(dir: &Path, now: i64) -> Result<(Self, bool), KeyFileError> {
         let signing_dir = dir.join("signing");
         crate::config::create_private_dir(&signing_dir).map_err(io(&signing_dir))?;
         let mut created = false;
@@ -137,15 +142,33 @@ impl ServerKeys {
     pub fn current(&self) -> Option<&SigningKey> {
         self.signing.first()
     }
+
+    /// A check value of the keys that must be the same on every server sharing a
+    /// database (the server secret and the at-rest key; signing keys may differ for a
+    /// while during a rotation): SHA-256 over a context string and both keys, hex. It
+    /// tells whether two servers hold the same keys and reveals nothing about them.
+    pub fn check_value(&self) -> String {
+        let h = sha256(&[
+            b"cofre/v1/server-keys-check",
+            self.secret.expose_bytes(),
+            self.at_rest.expose_secret_bytes(),
+        ]);
+        data_encoding::HEXLOWER.encode(&h)
+    }
 }
 
-/// File name of the backup signing key under `DATA/keys/`.
+/// Reads the signing keys in the key folder `dir` (newest first), without creating
+/// any: for a running server picking up a key another server added.
+pub fn read_signing_keys_in(dir: &Path) -> Result<Vec<SigningKey>, KeyFileError> {
+    read_signing_keys(&dir.join("signing"))
+}
+
+/// File name of the backup signing key in the key folder.
 pub const BACKUP_SIGNER_FILE: &str = "backup-signing.p8";
 
-/// The key that signs backup manifests, created on first use.
-pub fn backup_signer(data_dir: &Path) -> Result<cofre_core::keys::PrivateKey, KeyFileError> {
-    let dir = data_dir.join("keys");
-    crate::config::create_private_dir(&dir).map_err(io(&dir))?;
+/// The key that signs backup manifests (in the key folder `dir`), created on first use.
+pub fn backup_signer(dir: &Path) -> Result<cofre_core::keys::PrivateKey, KeyFileError> {
+    crate::config::create_private_dir(dir).map_err(io(dir))?;
     let path = dir.join(BACKUP_SIGNER_FILE);
     if let Some(der) = read_secret_file(&path)? {
         return cofre_core::keys::PrivateKey::from_pkcs8(&der)
@@ -168,11 +191,13 @@ pub fn backup_signer(data_dir: &Path) -> Result<cofre_core::keys::PrivateKey, Ke
     }
 }
 
-/// Adds a new signing key (it signs from the next start on) and deletes all but the two
+/// Adds a new signing key to the key folder `dir` (it signs from the next start on;
+/// running servers sharing the folder accept its tokens as soon as they see one) and
+/// deletes all but the two
 /// newest, so tokens signed by the previous key keep verifying until they expire.
 /// Returns the new key's id.
-pub fn rotate_signing_key(data_dir: &Path, now: i64) -> Result<String, KeyFileError> {
-    let signing_dir = data_dir.join("keys").join("signing");
+pub fn rotate_signing_key(dir: &Path, now: i64) -> Result<String, KeyFileError> {
+    let signing_dir = dir.join("signing");
     crate::config::create_private_dir(&signing_dir).map_err(io(&signing_dir))?;
     let existing = read_signing_keys(&signing_dir)?;
     // A new key must sort first even if the clock went backwards.

@@ -64,28 +64,146 @@ impl AppState {
     }
 }
 
-/// The client's address as text (for throttling and the audit log).
-pub fn address(peer: &SocketAddr) -> String {
-    peer.ip().to_string()
+/// The client's address as text (for throttling and the audit log): the peer's
+/// address, or, when the peer is a trusted proxy, the right-most address of
+/// `X-Forwarded-For` that is not a trusted proxy. "unknown" without connection info.
+pub fn client_address(parts: &axum::http::request::Parts, config: &ServerConfig) -> String {
+    let Some(peer) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+    else {
+        return "unknown".to_owned();
+    };
+    forwarded_client(
+        peer,
+        parts.headers.get_all("x-forwarded-for").iter(),
+        config,
+    )
+    .to_string()
 }
 
-/// The client's address, as an extractor ("unknown" when the server was started
-/// without connection info).
+/// The client behind a chain of proxies. Walks `X-Forwarded-For` from the right (the
+/// hop nearest to us) while the hops are trusted proxies; the first one that is not is
+/// the client. A value that does not parse stops the walk at the last trusted hop, so
+/// a client cannot pick its own address unless every proxy in front of it is trusted.
+fn forwarded_client<'a>(
+    peer: std::net::IpAddr,
+    headers: impl DoubleEndedIterator<Item = &'a axum::http::HeaderValue>,
+    config: &ServerConfig,
+) -> std::net::IpAddr {
+    let trusted = |ip: std::net::IpAddr| config.trusted_proxies.iter().any(|n| n.contains(ip));
+    if !trusted(peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for value in headers.rev() {
+        let Ok(value) = value.to_str() else {
+            return client;
+        };
+        for hop in value.rsplit(',') {
+            let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+                return client;
+            };
+            client = ip;
+            if !trusted(ip) {
+                return ip;
+            }
+        }
+    }
+    client
+}
+
+/// The client's address, as an extractor (see [`client_address`]).
 #[derive(Clone, Debug)]
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _state: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |ci| address(&ci.0)),
-        ))
+        Ok(Self(client_address(parts, &state.config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(proxies: &[&str]) -> ServerConfig {
+        let mut c = ServerConfig::new("/nonexistent".into(), "127.0.0.1:0".parse().unwrap());
+        c.trusted_proxies = proxies.iter().map(|p| p.parse().unwrap()).collect();
+        c
+    }
+
+    fn client(peer: &str, xff: &[&str], proxies: &[&str]) -> String {
+        let values: Vec<axum::http::HeaderValue> = xff
+            .iter()
+            .map(|v| axum::http::HeaderValue::from_str(v).unwrap())
+            .collect();
+        forwarded_client(peer.parse().unwrap(), values.iter(), &config(proxies)).to_string()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        // No trusted proxy: the header is ignored (a client cannot spoof its address).
+        assert_eq!(client("203.0.113.9", &["198.51.100.1"], &[]), "203.0.113.9");
+        // From an untrusted peer, likewise.
+        assert_eq!(
+            client("203.0.113.9", &["198.51.100.1"], &["10.0.0.0/8"]),
+            "203.0.113.9"
+        );
+        // From the trusted load balancer: the address it saw.
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.1"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        // A client prepending a fake hop gets the address the proxy saw, not the fake.
+        assert_eq!(
+            client("10.1.2.3", &["6.6.6.6, 198.51.100.1"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        // Two trusted hops, in one header or in two.
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.1, 10.9.9.9"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.1", "10.9.9.9"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        // Garbage stops at the last trusted hop; no header leaves the proxy's address.
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.1, not-an-ip"], &["10.0.0.0/8"]),
+            "10.1.2.3"
+        );
+        assert_eq!(client("10.1.2.3", &[], &["10.0.0.0/8"]), "10.1.2.3");
+        // IPv6 networks and IPv4-mapped peers.
+        assert_eq!(
+            client("fd00::1", &["2001:db8::7"], &["fd00::/8"]),
+            "2001:db8::7"
+        );
+        assert_eq!(
+            client("::ffff:10.0.0.1", &["198.51.100.1"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+    }
+
+    #[test]
+    fn networks_parse_and_match() {
+        let n: crate::config::IpNet = "192.168.0.0/16".parse().unwrap();
+        assert!(n.contains("192.168.44.1".parse().unwrap()));
+        assert!(!n.contains("192.169.0.1".parse().unwrap()));
+        let all: crate::config::IpNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        let host: crate::config::IpNet = "10.0.0.5".parse().unwrap();
+        assert!(host.contains("10.0.0.5".parse().unwrap()));
+        assert!(!host.contains("10.0.0.6".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "fd00::/129", "nope", "10.0.0.0/x", ""] {
+            assert!(bad.parse::<crate::config::IpNet>().is_err(), "{bad}");
+        }
     }
 }

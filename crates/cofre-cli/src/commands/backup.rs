@@ -334,7 +334,8 @@ fn signer(a: DataArg) -> anyhow::Result<()> {
     if !a.data.join("cofre.db").is_file() {
         bail!("no cofre database in {}", a.data.display());
     }
-    let key = cofre_server::secrets::backup_signer(&a.data)?;
+    let key =
+        cofre_server::secrets::backup_signer(&cofre_server::secrets::default_keys_dir(&a.data))?;
     println!("{}", fingerprint(key.public_key()));
     Ok(())
 }

@@ -22,19 +22,46 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
     match cmd.task {
         None => serve(cmd.args),
         Some(ServerTask::RotateSigningKey(d)) => {
-            let kid =
-                cofre_server::secrets::rotate_signing_key(&d.data, cofre_server::clock::now())?;
+            let dir = d
+                .keys_dir
+                .unwrap_or_else(|| cofre_server::secrets::default_keys_dir(&d.data));
+            let kid = cofre_server::secrets::rotate_signing_key(&dir, cofre_server::clock::now())?;
             println!("New signing key {kid}; restart the server to sign with it.");
+            Ok(())
+        }
+        Some(ServerTask::InitKeys(d)) => {
+            let dir = d
+                .keys_dir
+                .unwrap_or_else(|| cofre_server::secrets::default_keys_dir(&d.data));
+            let (keys, created) = cofre_server::secrets::ServerKeys::load_or_create(
+                &dir,
+                cofre_server::clock::now(),
+            )?;
+            println!(
+                "{} {}\ncheck value: {}\nGive every server sharing the database this same folder.",
+                if created {
+                    "Created the server keys in"
+                } else {
+                    "The server keys are already in"
+                },
+                dir.display(),
+                keys.check_value()
+            );
             Ok(())
         }
         Some(ServerTask::CreateAdmin(a)) => runtime()?.block_on(create_admin(a)),
         Some(ServerTask::Cleanup(a)) => runtime()?.block_on(cleanup(a)),
         Some(ServerTask::Audit(AuditTask::Verify(d))) => runtime()?.block_on(async {
-            let db = d.data.join("cofre.db");
-            if !db.exists() {
-                bail!("no database at {}", db.display());
-            }
-            let store = cofre_server::store::Store::open_sqlite(&db).await?;
+            let store = match &d.database {
+                Some(url) => cofre_server::store::Store::open_postgres(url).await?,
+                None => {
+                    let db = d.data.join("cofre.db");
+                    if !db.exists() {
+                        bail!("no database at {}", db.display());
+                    }
+                    cofre_server::store::Store::open_sqlite(&db).await?
+                }
+            };
             let verdict = cofre_server::audit::verify(&store).await?;
             store.close().await;
             match verdict {
@@ -82,6 +109,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn config(args: &ServerArgs) -> ServerConfig {
     let mut c = ServerConfig::new(args.data.clone(), args.listen);
     c.database_url.clone_from(&args.database);
+    c.keys_dir.clone_from(&args.keys_dir);
+    c.trusted_proxies.clone_from(&args.trusted_proxies);
     c.bcrypt_cost = args.bcrypt_cost;
     if let Some(n) = args.bcrypt_threads {
         c.bcrypt_threads = n;

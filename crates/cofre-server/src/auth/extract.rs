@@ -4,9 +4,7 @@
 //! cached, so a revocation, lock, role or policy change applies to the next request,
 //! whichever server process made it).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use cofre_api::Role;
@@ -81,11 +79,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthSession
     if auth.user.locked {
         return Err(ApiError::AccountLocked);
     }
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| crate::state::address(&ci.0))
-        .unwrap_or_default();
+    let address = crate::state::client_address(parts, &state.config);
     Ok(AuthSession {
         user: auth.user,
         session_id: session.id,

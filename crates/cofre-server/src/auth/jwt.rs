@@ -10,11 +10,17 @@
 //! string, at most [`VERIFIED_CACHE_MAX`] of them), so a client presenting the same
 //! token again skips the signature check; `exp` and `nbf` are checked again on every
 //! use, with the same leeway. This caches only what cannot change: the verdict of a
-//! signature check against this server's fixed set of keys. Revocation and everything
+//! signature check against this server's set of keys. Revocation and everything
 //! else about the session is still read from the database on every request.
+//!
+//! Replicas share one key folder. When a token names a key this server does not hold
+//! (another replica restarted after `cofre server rotate-signing-key` and signs with
+//! the new key), the folder's signing keys are read again, at most once every
+//! [`RELOAD_MIN_SECS`] seconds, and the token is checked against them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use cofre_api::Role;
 use cofre_api::auth::{Jwk, JwkSet};
@@ -25,6 +31,9 @@ use crate::secrets::ServerKeys;
 
 /// Clock tolerance for `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
+
+/// Shortest time between two reads of the key folder for an unknown `kid`.
+pub const RELOAD_MIN_SECS: i64 = 10;
 
 /// How many verified tokens [`TokenKeys::verify`] remembers (about 1 KiB each).
 pub const VERIFIED_CACHE_MAX: usize = 4096;
@@ -67,6 +76,7 @@ pub enum TokenError {
     Sign,
 }
 
+#[derive(Clone)]
 struct VerifyKey {
     kid: String,
     key: DecodingKey,
@@ -77,7 +87,9 @@ struct VerifyKey {
 pub struct TokenKeys {
     signing_kid: String,
     signing: EncodingKey,
-    verify: Vec<VerifyKey>,
+    verify: RwLock<Arc<Vec<VerifyKey>>>,
+    /// The key folder to read again for an unknown `kid`, and when that was last done.
+    reload: Option<(PathBuf, Mutex<i64>)>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -109,21 +121,22 @@ impl TokenKeys {
         Some(Self {
             signing_kid: current.kid.clone(),
             signing: EncodingKey::from_ed_der(current.pair.expose_pkcs8()),
-            verify: keys
-                .signing
-                .iter()
-                .map(|k| VerifyKey {
-                    kid: k.kid.clone(),
-                    key: DecodingKey::from_ed_der(k.pair.public_key()),
-                    x: data_encoding::BASE64URL_NOPAD.encode(k.pair.public_key()),
-                })
-                .collect(),
+            verify: RwLock::new(Arc::new(keys.signing.iter().map(verify_key).collect())),
+            reload: None,
             validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
             verified: Mutex::default(),
         })
+    }
+
+    /// Reads the signing keys in the key folder `dir` again when a token names a key
+    /// this server does not hold (see the module documentation).
+    #[must_use]
+    pub fn reloading_from(mut self, dir: PathBuf) -> Self {
+        self.reload = Some((dir, Mutex::new(i64::MIN)));
+        self
     }
 
     /// Lifetime of issued tokens, in seconds.
@@ -186,12 +199,59 @@ impl TokenKeys {
     pub fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self
-            .verify
+        let key = match self.key(&kid) {
+            Some(k) => k,
+            None if self.reload_keys() => self.key(&kid).ok_or(TokenError::UnknownKey)?,
+            None => return Err(TokenError::UnknownKey),
+        };
+        Ok(jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims)
+    }
+
+    fn keys(&self) -> Arc<Vec<VerifyKey>> {
+        Arc::clone(&self.verify.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn key(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys()
             .iter()
             .find(|k| k.kid == kid)
-            .ok_or(TokenError::UnknownKey)?;
-        Ok(jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)?.claims)
+            .map(|k| k.key.clone())
+    }
+
+    /// Reads the key folder again if allowed now; returns whether it did. The folder's
+    /// keys replace the ones held (a key deleted from the folder stops verifying), but
+    /// the key this server signs with always stays.
+    fn reload_keys(&self) -> bool {
+        let Some((dir, last)) = &self.reload else {
+            return false;
+        };
+        let now = crate::clock::now();
+        {
+            let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+            if now.saturating_sub(*last) < RELOAD_MIN_SECS {
+                return false;
+            }
+            *last = now;
+        }
+        let read = match crate::secrets::read_signing_keys_in(dir) {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the signing keys again");
+                return false;
+            }
+        };
+        let mut keys: Vec<VerifyKey> = read.iter().map(verify_key).collect();
+        if !keys.iter().any(|k| k.kid == self.signing_kid)
+            && let Some(own) = self.keys().iter().find(|k| k.kid == self.signing_kid)
+        {
+            keys.push(own.clone());
+        }
+        tracing::info!(
+            keys = keys.len(),
+            "read the signing keys again for an unknown key id"
+        );
+        *self.verify.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        true
     }
 
     /// How many verified tokens are remembered (for tests).
@@ -206,7 +266,7 @@ impl TokenKeys {
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
             keys: self
-                .verify
+                .keys()
                 .iter()
                 .map(|k| Jwk {
                     kty: "OKP".into(),
@@ -218,6 +278,14 @@ impl TokenKeys {
                 })
                 .collect(),
         }
+    }
+}
+
+fn verify_key(k: &crate::secrets::SigningKey) -> VerifyKey {
+    VerifyKey {
+        kid: k.kid.clone(),
+        key: DecodingKey::from_ed_der(k.pair.public_key()),
+        x: data_encoding::BASE64URL_NOPAD.encode(k.pair.public_key()),
     }
 }
 

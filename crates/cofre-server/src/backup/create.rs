@@ -43,7 +43,7 @@ pub async fn create(
     now: i64,
     progress: ProgressFn,
 ) -> BackupResult<Created> {
-    let signer = crate::secrets::backup_signer(data_dir)?;
+    let signer = crate::secrets::backup_signer(&crate::secrets::default_keys_dir(data_dir))?;
     crate::config::create_private_dir(out_dir).map_err(io(out_dir))?;
     let work = tempfile::Builder::new()
         .prefix(".cofre-backup-work-")

@@ -2,6 +2,11 @@
 //! asks (`POST /api/v1/admin/backups`), one at a time, into the backup folder, with the
 //! retention policy applied after each success. Every run is logged and audited
 //! (`backup.create`, `ok` or `failed`); the last result is kept for the admin API.
+//!
+//! "One at a time" holds across servers sharing the database: a run first takes the
+//! database lease [`LEASE`] (renewed every [`LEASE_RENEW_SECS`] while it runs, given
+//! back at the end; a crashed server's lease expires after [`LEASE_SECS`]), so of
+//! several replicas only one backs up at any moment.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -44,12 +49,46 @@ pub struct LastRun {
     pub trigger: String,
 }
 
+/// The name of the database lease a backup run holds.
+pub const LEASE: &str = "backup";
+/// How long a lease lasts without renewal, in seconds.
+pub const LEASE_SECS: i64 = 300;
+/// How often a running backup renews its lease, in seconds.
+pub const LEASE_RENEW_SECS: u64 = 60;
+
 /// The server's backup runner.
 #[derive(Debug, Default)]
 pub struct Backups {
     settings: Option<BackupSettings>,
     running: Arc<tokio::sync::Mutex<()>>,
     last: Mutex<Option<LastRun>>,
+    /// This server's lease holder id (random per process).
+    instance: String,
+}
+
+/// The right to run one backup: this process's runner and the database lease. Dropping
+/// it stops renewing the lease and gives it back.
+#[derive(Debug)]
+pub struct RunClaim {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    store: crate::store::Store,
+    holder: String,
+    renew: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunClaim {
+    fn drop(&mut self) {
+        self.renew.abort();
+        let store = self.store.clone();
+        let holder = std::mem::take(&mut self.holder);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.release_lease(LEASE, &holder).await {
+                    tracing::warn!(error = %e, "could not give the backup lease back; it expires by itself");
+                }
+            });
+        }
+    }
 }
 
 /// Why a run did not start.
@@ -59,9 +98,12 @@ pub enum RunError {
     /// No backup folder or key configured.
     #[error("backups are not configured on this server (--backup-dir and --backup-key)")]
     NotConfigured,
-    /// Another run is in progress.
+    /// Another run is in progress (here or on another server sharing the database).
     #[error("a backup is already running")]
     Busy,
+    /// The lease could not be read or written.
+    #[error("backup lease: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl Backups {
@@ -69,6 +111,10 @@ impl Backups {
     pub fn new(settings: Option<BackupSettings>) -> Self {
         Self {
             settings,
+            instance: crate::auth::tokens::random_id().unwrap_or_else(|_| {
+                // No randomness: the process id still tells servers apart on one host.
+                format!("pid-{}", std::process::id())
+            }),
             ..Self::default()
         }
     }
@@ -88,19 +134,48 @@ impl Backups {
         self.last.lock().ok().and_then(|l| l.clone())
     }
 
-    /// Claims the runner for one run, or says why not.
-    pub fn try_start(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, RunError> {
+    /// Claims the runner and the database lease for one run, or says why not.
+    pub async fn try_start(&self, store: &crate::store::Store) -> Result<RunClaim, RunError> {
         if self.settings.is_none() {
             return Err(RunError::NotConfigured);
         }
-        self.running
+        let local = self
+            .running
             .clone()
             .try_lock_owned()
-            .map_err(|_| RunError::Busy)
+            .map_err(|_| RunError::Busy)?;
+        let now = crate::clock::now();
+        if !store
+            .take_lease(LEASE, &self.instance, now, now + LEASE_SECS)
+            .await?
+        {
+            return Err(RunError::Busy);
+        }
+        let (renew_store, holder) = (store.clone(), self.instance.clone());
+        let renew = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(LEASE_RENEW_SECS)).await;
+                let now = crate::clock::now();
+                match renew_store
+                    .take_lease(LEASE, &holder, now, now + LEASE_SECS)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::error!("the backup lease was taken by another server"),
+                    Err(e) => tracing::warn!(error = %e, "could not renew the backup lease"),
+                }
+            }
+        });
+        Ok(RunClaim {
+            _local: local,
+            store: store.clone(),
+            holder: self.instance.clone(),
+            renew,
+        })
     }
 }
 
-/// Runs one backup now (the caller holds the guard from [`Backups::try_start`]):
+/// Runs one backup now (the caller holds the claim from [`Backups::try_start`]):
 /// creates the archive, applies retention, records and audits the result.
 pub async fn run(app: &AppState, trigger: &str, actor: Option<&str>) -> Option<Created> {
     let settings = app.backups.settings()?.clone();
@@ -229,8 +304,8 @@ pub async fn run_every(app: AppState) {
             t.saturating_add(i64::try_from(every).unwrap_or(i64::MAX))
         });
         if due <= now {
-            match app.backups.try_start() {
-                Ok(_guard) => {
+            match app.backups.try_start(&app.store).await {
+                Ok(_claim) => {
                     run(&app, "schedule", None).await;
                 }
                 Err(e) => tracing::info!(reason = %e, "scheduled backup skipped"),

@@ -333,10 +333,15 @@ pub(crate) async fn start_backup(
     admin: AdminSession,
 ) -> Result<(StatusCode, Json<BackupStatus>), ApiError> {
     use crate::backup::schedule::RunError;
-    let guard = app.backups.try_start().map_err(|e| match e {
-        RunError::NotConfigured => ApiError::BackupsNotConfigured,
-        RunError::Busy => ApiError::BackupRunning,
-    })?;
+    let guard = app
+        .backups
+        .try_start(&app.store)
+        .await
+        .map_err(|e| match e {
+            RunError::NotConfigured => ApiError::BackupsNotConfigured,
+            RunError::Busy => ApiError::BackupRunning,
+            RunError::Store(e) => ApiError::from(e),
+        })?;
     let task_app = app.clone();
     let actor = admin.0.user.id.clone();
     tokio::spawn(async move {

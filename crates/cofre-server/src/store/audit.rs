@@ -41,9 +41,10 @@ impl Store {
         })
     }
 
-    /// Appends a row.
-    pub async fn insert_audit(&self, r: &AuditRow) -> StoreResult<()> {
-        sqlx::query(
+    /// Appends a row. Returns `false`, writing nothing, when a row with the same `seq`
+    /// exists already (another server appended first): the caller reloads the head.
+    pub async fn insert_audit(&self, r: &AuditRow) -> StoreResult<bool> {
+        let done = sqlx::query(
             "INSERT INTO audit_log (seq, at, event, actor, subject, address, outcome, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -57,8 +58,12 @@ impl Store {
         .bind(&r.prev_hash)
         .bind(&r.hash)
         .execute(self.pool())
-        .await?;
-        Ok(())
+        .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Rows after `after`, in order, at most `limit`.

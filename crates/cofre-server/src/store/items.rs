@@ -121,10 +121,20 @@ impl super::Store {
     }
 
     /// Starts an upload if the owner stays within the quota. The quota check and the
-    /// insert are one statement, so concurrent uploads cannot both squeeze in.
+    /// insert are one statement, in a transaction that first takes the owner's row
+    /// lock (a no-op update), so concurrent uploads (on any number of servers sharing
+    /// the database) cannot both squeeze in: on PostgreSQL under READ COMMITTED the
+    /// second waits for the first to commit and its check then sees the first's item;
+    /// SQLite has one writer at a time anyway.
     pub async fn create_upload(&self, u: &NewUpload<'_>) -> Result<(), CreateItemError> {
         let size = to_i64(u.size)?;
         let quota = to_i64(u.quota)?;
+        let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(u.owner_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
         let inserted = sqlx::query(
             "INSERT INTO items (id, owner_id, committed, size, created_at, updated_at, expires_at) \
              SELECT $1, $2, 0, $3, $4, $4, $5 \
@@ -136,13 +146,19 @@ impl super::Store {
         .bind(u.now)
         .bind(u.expires_at)
         .bind(quota)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await;
         match inserted {
-            Ok(r) if r.rows_affected() == 1 => Ok(()),
-            Ok(_) => Err(CreateItemError::Quota {
-                used: self.usage(u.owner_id).await?.0,
-            }),
+            Ok(r) if r.rows_affected() == 1 => {
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(())
+            }
+            Ok(_) => {
+                drop(tx);
+                Err(CreateItemError::Quota {
+                    used: self.usage(u.owner_id).await?.0,
+                })
+            }
             Err(e) if super::is_unique_violation(&e) => Err(CreateItemError::Taken),
             Err(e) => Err(StoreError::from(e).into()),
         }

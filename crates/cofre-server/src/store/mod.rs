@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backup;
 pub mod invites;
 pub mod items;
+pub mod leases;
 pub mod mfa;
 pub mod rotation;
 pub mod sessions;
@@ -39,6 +40,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Concurrent writers kept winning the same race (for example the audit log's
+    /// head, appended to by several servers); the write was not done.
+    #[error("{0}: gave up after repeated write conflicts")]
+    Contention(&'static str),
     /// The database has migrations this build does not know (a newer cofre wrote it).
     #[error("database schema version {found} is newer than this build's {known}")]
     TooNew {
@@ -81,7 +86,17 @@ const MIGRATIONS: &[Migration] = &[
         name: "key_rotation",
         sql: include_str!("../../migrations/common/0004_key_rotation.sql"),
     },
+    Migration {
+        version: 5,
+        name: "leases",
+        sql: include_str!("../../migrations/common/0005_leases.sql"),
+    },
 ];
+
+/// The schema version this build migrates databases to.
+pub fn latest_schema_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
 
 /// What differs per backend: the audit log's append-only triggers (installed with
 /// migration 1; trigger bodies are not portable SQL).

@@ -1,4 +1,5 @@
-//! Server-wide settings changed at run time by admins (the MFA policy).
+//! Server-wide settings: changed at run time by admins (the MFA policy), or recorded
+//! once (the check value of the server keys).
 
 use sqlx::Row as _;
 
@@ -27,6 +28,18 @@ impl Store {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = $2",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a setting unless it is set already (the first writer wins).
+    pub async fn set_setting_once(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
         .bind(value)

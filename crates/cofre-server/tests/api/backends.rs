@@ -160,7 +160,10 @@ async fn the_same_flow_on_sqlite_and_on_postgresql() {
             );
             db.close().await.unwrap();
             assert!(!s.data.join("cofre.db").exists(), "no SQLite file");
-            assert_eq!(s.state.store.schema_version().await.unwrap(), 4);
+            assert_eq!(
+                s.state.store.schema_version().await.unwrap(),
+                cofre_server::store::latest_schema_version()
+            );
             s.state.store.close().await;
             s.stop().await;
             drop_postgres(&name).await;

@@ -14,6 +14,7 @@ mod backup;
 mod bad_input;
 mod mfa;
 mod openapi;
+mod replicas;
 mod rotation;
 mod session_checks;
 mod sharing;

@@ -122,3 +122,67 @@ async fn unknown_user_is_indistinguishable_from_a_wrong_password() {
     assert_eq!((st1, &b1), (st2, &b2));
     assert_eq!((st1, &b1), (st3, &b3));
 }
+
+/// A failed login from `xff` (as an `X-Forwarded-For` header).
+async fn login_via(s: &TestServer, user: &str, xff: &str) -> (u16, String) {
+    let resp = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", xff)
+        .body(format!(
+            r#"{{"username":"{user}","auth_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    (status, code(&body).to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    // Behind a trusted proxy (this test is the proxy, on loopback), each forwarded
+    // client has its own counter, and the audit log names it.
+    let s = start(|c| {
+        c.address_free_failures = 3;
+        c.lockout_base_secs = 60;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for i in 0..3 {
+        let got = login_via(&s, &format!("user{i}"), "198.51.100.7").await;
+        assert_eq!(got, (401, "invalid_credentials".into()));
+    }
+    let got = login_via(&s, "user9", "198.51.100.7").await;
+    assert_eq!(
+        got,
+        (429, "too_many_requests".into()),
+        "that client is locked"
+    );
+    let got = login_via(&s, "user9", "198.51.100.8").await;
+    assert_eq!(got, (401, "invalid_credentials".into()), "another is not");
+    // A client prepending a hop of its choice is still itself.
+    let got = login_via(&s, "user9", "203.0.113.1, 198.51.100.7").await;
+    assert_eq!(got.0, 429);
+    let rows = s.state.store.audit_rows(0, 100).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.address.as_deref() == Some("198.51.100.8")),
+        "the audit log records the forwarded address"
+    );
+
+    // Without a trusted proxy the header is ignored: changing it evades nothing.
+    let s = start(|c| {
+        c.address_free_failures = 3;
+        c.lockout_base_secs = 60;
+    })
+    .await;
+    for i in 0..3 {
+        let got = login_via(&s, &format!("user{i}"), &format!("198.51.100.{i}")).await;
+        assert_eq!(got, (401, "invalid_credentials".into()));
+    }
+    let got = login_via(&s, "user9", "198.51.100.99").await;
+    assert_eq!(got, (429, "too_many_requests".into()));
+}

@@ -218,7 +218,8 @@ async fn jwks_publishes_the_keys_and_rotation_keeps_old_tokens_valid() {
     let data = s.data.clone();
     let dir = s.stop().await;
     let new_kid =
-        cofre_server::secrets::rotate_signing_key(&data, cofre_server::clock::now()).unwrap();
+        cofre_server::secrets::rotate_signing_key(&data.join("keys"), cofre_server::clock::now())
+            .unwrap();
     assert_ne!(new_kid, old_kid);
     let s = start_in(data.clone(), |_| {}).await;
     assert_eq!(s.state.keys.signing[0].kid, new_kid);
@@ -243,7 +244,8 @@ async fn jwks_publishes_the_keys_and_rotation_keeps_old_tokens_valid() {
     // A second rotation retires the oldest key: its tokens stop verifying.
     let s_data = s.data.clone();
     s.stop().await;
-    cofre_server::secrets::rotate_signing_key(&s_data, cofre_server::clock::now()).unwrap();
+    cofre_server::secrets::rotate_signing_key(&s_data.join("keys"), cofre_server::clock::now())
+        .unwrap();
     let s = start_in(s_data, |_| {}).await;
     let (status, _) = get_raw(&s, "/auth/whoami", l.tokens.access_token.expose()).await;
     assert_eq!(status, 401);
