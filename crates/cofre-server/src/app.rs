@@ -75,8 +75,11 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         path: config.blobs_path(),
         source,
     })?;
-    let backups = crate::backup::schedule::Backups::new(backup_settings(&config)?);
+    let instance: Arc<str> = crate::lease::instance_id().into();
+    let backups =
+        crate::backup::schedule::Backups::new(backup_settings(&config)?, instance.to_string());
     let state = AppState {
+        instance,
         backups: Arc::new(backups),
         blobs: Arc::new(blobs),
         uploads_busy: Arc::default(),

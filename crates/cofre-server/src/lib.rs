@@ -14,6 +14,7 @@
 //! - [`blobs`]: item bodies (ciphertext) behind the blob-store trait; a local folder.
 //! - [`backup`]: encrypted, signed backups: create, verify, restore, schedule, retention.
 //! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
+//! - [`lease`]: rights that one server at a time holds among those sharing a database.
 //! - [`secrets`]: the server's own key files.
 //! - [`audit`]: the hash-chained audit log.
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod lease;
 pub mod routes;
 pub mod secrets;
 pub mod state;

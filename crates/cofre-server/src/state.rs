@@ -33,8 +33,11 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Backups run by the server.
     pub backups: Arc<crate::backup::schedule::Backups>,
-    /// Uploads with a part being written right now (one writer per upload).
+    /// Uploads with a part being written right now by this process (across servers,
+    /// a database lease per upload keeps one writer).
     pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// This server process's id as a lease holder (random per start).
+    pub instance: Arc<str>,
 }
 
 impl AppState {

@@ -4,9 +4,9 @@
 //! (`backup.create`, `ok` or `failed`); the last result is kept for the admin API.
 //!
 //! "One at a time" holds across servers sharing the database: a run first takes the
-//! database lease [`LEASE`] (renewed every [`LEASE_RENEW_SECS`] while it runs, given
-//! back at the end; a crashed server's lease expires after [`LEASE_SECS`]), so of
-//! several replicas only one backs up at any moment.
+//! database lease [`LEASE`] ([`crate::lease`]: renewed while it runs, given back at
+//! the end; a crashed server's lease expires after [`LEASE_SECS`]), so of several
+//! replicas only one backs up at any moment.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -53,8 +53,6 @@ pub struct LastRun {
 pub const LEASE: &str = "backup";
 /// How long a lease lasts without renewal, in seconds.
 pub const LEASE_SECS: i64 = 300;
-/// How often a running backup renews its lease, in seconds.
-pub const LEASE_RENEW_SECS: u64 = 60;
 
 /// The server's backup runner.
 #[derive(Debug, Default)]
@@ -66,29 +64,12 @@ pub struct Backups {
     instance: String,
 }
 
-/// The right to run one backup: this process's runner and the database lease. Dropping
-/// it stops renewing the lease and gives it back.
+/// The right to run one backup: this process's runner and the database lease.
+/// Dropping it gives both back.
 #[derive(Debug)]
 pub struct RunClaim {
     _local: tokio::sync::OwnedMutexGuard<()>,
-    store: crate::store::Store,
-    holder: String,
-    renew: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RunClaim {
-    fn drop(&mut self) {
-        self.renew.abort();
-        let store = self.store.clone();
-        let holder = std::mem::take(&mut self.holder);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = store.release_lease(LEASE, &holder).await {
-                    tracing::warn!(error = %e, "could not give the backup lease back; it expires by itself");
-                }
-            });
-        }
-    }
+    _lease: crate::lease::Lease,
 }
 
 /// Why a run did not start.
@@ -107,14 +88,12 @@ pub enum RunError {
 }
 
 impl Backups {
-    /// A runner for `settings` (none: backups disabled).
-    pub fn new(settings: Option<BackupSettings>) -> Self {
+    /// A runner for `settings` (none: backups disabled); `instance` names this server
+    /// as the holder of the backup lease.
+    pub fn new(settings: Option<BackupSettings>, instance: String) -> Self {
         Self {
             settings,
-            instance: crate::auth::tokens::random_id().unwrap_or_else(|_| {
-                // No randomness: the process id still tells servers apart on one host.
-                format!("pid-{}", std::process::id())
-            }),
+            instance,
             ..Self::default()
         }
     }
@@ -144,33 +123,12 @@ impl Backups {
             .clone()
             .try_lock_owned()
             .map_err(|_| RunError::Busy)?;
-        let now = crate::clock::now();
-        if !store
-            .take_lease(LEASE, &self.instance, now, now + LEASE_SECS)
+        let lease = crate::lease::Lease::try_take(store, LEASE, &self.instance, LEASE_SECS)
             .await?
-        {
-            return Err(RunError::Busy);
-        }
-        let (renew_store, holder) = (store.clone(), self.instance.clone());
-        let renew = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(LEASE_RENEW_SECS)).await;
-                let now = crate::clock::now();
-                match renew_store
-                    .take_lease(LEASE, &holder, now, now + LEASE_SECS)
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => tracing::error!("the backup lease was taken by another server"),
-                    Err(e) => tracing::warn!(error = %e, "could not renew the backup lease"),
-                }
-            }
-        });
+            .ok_or(RunError::Busy)?;
         Ok(RunClaim {
             _local: local,
-            store: store.clone(),
-            holder: self.instance.clone(),
-            renew,
+            _lease: lease,
         })
     }
 }

@@ -110,27 +110,48 @@ async fn readable(app: &AppState, s: &AuthSession, id: &str) -> Result<ItemRow, 
         .ok_or(ApiError::NotFound)
 }
 
-/// One writer per upload at a time: held while a part is written or committed.
+/// One writer per upload at a time, held while a part is written or committed: in this
+/// process a set of busy ids, across servers sharing the database the lease
+/// `upload/<id>` (renewed while held; a crashed server's expires after
+/// [`UPLOAD_LEASE_SECS`]).
 struct Busy {
     set: Arc<Mutex<HashSet<String>>>,
     id: String,
+    _lease: Option<crate::lease::Lease>,
 }
 
+/// Lifetime of an upload's writer lease without renewal, in seconds.
+const UPLOAD_LEASE_SECS: i64 = 60;
+
 impl Busy {
-    fn take(app: &AppState, id: &str) -> Result<Self, ApiError> {
-        let mut set = app
-            .uploads_busy
-            .lock()
-            .map_err(|_| ApiError::internal("upload lock poisoned"))?;
-        if !set.insert(id.to_owned()) {
-            return Err(ApiError::Conflict(
-                "another request is writing this upload".into(),
-            ));
+    async fn take(app: &AppState, id: &str) -> Result<Self, ApiError> {
+        let busy = || ApiError::Conflict("another request is writing this upload".into());
+        {
+            let mut set = app
+                .uploads_busy
+                .lock()
+                .map_err(|_| ApiError::internal("upload lock poisoned"))?;
+            if !set.insert(id.to_owned()) {
+                return Err(busy());
+            }
         }
-        Ok(Self {
+        let mut taken = Self {
             set: app.uploads_busy.clone(),
             id: id.to_owned(),
-        })
+            _lease: None,
+        };
+        // On failure `taken` drops and frees the id in the set.
+        taken._lease = Some(
+            crate::lease::Lease::try_take(
+                &app.store,
+                &format!("upload/{id}"),
+                &app.instance,
+                UPLOAD_LEASE_SECS,
+            )
+            .await?
+            .ok_or_else(busy)?,
+        );
+        Ok(taken)
     }
 }
 
@@ -257,7 +278,7 @@ pub(crate) async fn upload_part(
     if declared.is_some_and(|n| n > max_part || q.offset.saturating_add(n) > row.size) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let _busy = Busy::take(&app, &id)?;
+    let _busy = Busy::take(&app, &id).await?;
     let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
     let reader = std::pin::pin!(reader);
     let received = app
@@ -296,7 +317,7 @@ pub(crate) async fn commit(
                 .into(),
         ));
     }
-    let _busy = Busy::take(&app, &id)?;
+    let _busy = Busy::take(&app, &id).await?;
     let mut received = app.blobs.upload_len(&id).await?;
     if received == 0 {
         // A commit retried after the blob was finished but before the database said so.

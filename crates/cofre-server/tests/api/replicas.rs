@@ -344,3 +344,61 @@ async fn a_new_signing_key_on_one_server_is_accepted_by_the_other() {
     a2.stop().await;
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_per_upload_across_servers() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let a = start(|_| {}).await;
+    let b = replica_of(&a, |_| {}).await;
+    register(&a, "alice").await;
+    let alice = login(&a, "alice").await;
+    let tok = alice.tokens.access_token.expose().to_owned();
+    let id = "00112233445566778899aabbccddeeff";
+    let len = 64 * 1024;
+    let (st, _, body) = post_raw(
+        &a,
+        "/items",
+        Some(&tok),
+        &format!(r#"{{"id":"{id}","size":{len}}}"#),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    // A part to a, sent by hand: the headers and half the body, then a pause.
+    let addr = a.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "PUT /api/v1/items/{id}/body?offset=0 HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {tok}\r\nContent-Length: {len}\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&vec![7u8; len / 2]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Meanwhile the same upload through b is refused, and changes nothing.
+    let put_b = |bytes: Vec<u8>| {
+        let (b, tok) = (&b, tok.clone());
+        async move {
+            let r = b
+                .http
+                .put(b.url(&format!("/items/{id}/body?offset=0")))
+                .bearer_auth(tok)
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            (st, r.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let (st, body) = put_b(vec![9u8; 1024]).await;
+    assert_eq!((st, code(&body)), (409, "conflict"), "{body}");
+    // The first part finishes; then b may write.
+    slow.write_all(&vec![7u8; len - len / 2]).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = slow.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(slow);
+    let (st, body) = put_b(vec![9u8; 1024]).await;
+    assert_eq!(st, 200, "{body}");
+    b.stop().await;
+}
