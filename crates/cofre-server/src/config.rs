@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use cofre_core::keys::KdfParams;
 
+use crate::blobs::BlobLocation;
+
 /// Every server setting. [`ServerConfig::new`] gives the defaults; the CLI maps each
 /// field to a flag and a `COFRE_*` environment variable.
 #[derive(Clone, Debug)]
@@ -12,8 +14,10 @@ pub struct ServerConfig {
     /// The data directory (created on first start, mode 0700): database and keys.
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://…`) instead of the SQLite file in the data
-    /// directory. Keys and blobs stay in the data directory.
+    /// directory. Keys stay in the data directory.
     pub database_url: Option<String>,
+    /// Where item bodies are kept: `DATA/blobs` by default, another folder, or S3.
+    pub blobs: BlobLocation,
     /// The address to listen on. Loopback by default.
     pub listen: SocketAddr,
     /// bcrypt cost for auth-key hashes (default 12, at least 10).
@@ -98,6 +102,7 @@ impl ServerConfig {
         Self {
             data_dir,
             database_url: None,
+            blobs: BlobLocation::DataDir,
             listen,
             bcrypt_cost: 12,
             bcrypt_threads: std::thread::available_parallelism()
@@ -169,6 +174,23 @@ impl ServerConfig {
                 "server backups cover the SQLite database only: back up PostgreSQL with its own tools (pg_dump, base backups) for now",
             );
         }
+        if self.backup.is_some() && !matches!(self.blobs, BlobLocation::DataDir) {
+            return bad(
+                "server backups read the blob folder in the data directory: they cannot be combined with --blobs elsewhere (back the bucket or folder up with its own tools) for now",
+            );
+        }
+        if let BlobLocation::S3(l) = &self.blobs
+            && let Some(endpoint) = &l.endpoint
+        {
+            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+                return bad("the S3 endpoint must be an http:// or https:// URL");
+            }
+            if endpoint.starts_with("http://") && !l.allow_http {
+                return bad(
+                    "the S3 endpoint is plain HTTP: pass --s3-allow-http if that is intended (loopback or a trusted network only)",
+                );
+            }
+        }
         if let Some(b) = &self.backup {
             if b.every_secs.is_some_and(|s| s < 60) {
                 return bad("the backup interval must be at least 60 seconds");
@@ -185,7 +207,7 @@ impl ServerConfig {
         self.data_dir.join("cofre.db")
     }
 
-    /// The local blob folder.
+    /// The blob folder in the data directory (the default blob location).
     pub fn blobs_path(&self) -> PathBuf {
         self.data_dir.join("blobs")
     }
