@@ -4,6 +4,8 @@
 // Test helpers outside #[test] functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../shared/moto.rs"]
+mod moto;
 mod support;
 
 mod accounts;
@@ -15,6 +17,7 @@ mod bad_input;
 mod mfa;
 mod openapi;
 mod rotation;
+mod s3;
 mod session_checks;
 mod sharing;
 mod throttling;
