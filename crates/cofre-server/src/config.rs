@@ -281,3 +281,54 @@ pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
 pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::s3::S3Location;
+
+    fn refused(c: &ServerConfig, why: &str) {
+        match c.validate() {
+            Err(ConfigError::Invalid(m)) => assert!(m.contains(why), "{m}"),
+            other => panic!("expected a refusal naming {why:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn s3_blob_settings_are_checked() {
+        let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
+        let mut l = S3Location::new("bucket", "cofre");
+        c.blobs = BlobLocation::S3(l.clone());
+        c.validate().unwrap();
+        l.endpoint = Some("http://127.0.0.1:9000".into());
+        c.blobs = BlobLocation::S3(l.clone());
+        refused(&c, "--s3-allow-http");
+        l.allow_http = true;
+        c.blobs = BlobLocation::S3(l.clone());
+        c.validate().unwrap();
+        l.endpoint = Some("ftp://127.0.0.1".into());
+        c.blobs = BlobLocation::S3(l);
+        refused(&c, "http:// or https://");
+    }
+
+    #[test]
+    fn server_backups_need_the_blob_folder_in_the_data_directory() {
+        let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
+        c.backup = Some(BackupConfig {
+            dir: "/srv/backups".into(),
+            key_file: "/srv/backup.pub".into(),
+            every_secs: None,
+            keep_last: 3,
+            keep_daily: 0,
+            keep_weekly: 0,
+        });
+        c.validate().unwrap();
+        for elsewhere in [
+            BlobLocation::Folder("/mnt/blobs".into()),
+            BlobLocation::S3(S3Location::new("bucket", "")),
+        ] {
+            c.blobs = elsewhere;
+            refused(&c, "server backups read the blob folder");
+        }
+    }
+}
