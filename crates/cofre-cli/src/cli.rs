@@ -274,6 +274,29 @@ pub struct CleanupArgs {
     /// Data directory.
     #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
     pub data: PathBuf,
+    /// Where the server keeps item bodies (the same as for `cofre server`).
+    #[command(flatten)]
+    pub blobs: BlobArgs,
+}
+
+/// Where the server keeps item bodies.
+#[derive(Debug, Args)]
+pub struct BlobArgs {
+    /// Where item bodies (ciphertext) are kept: a folder, or `s3://BUCKET/PREFIX` for
+    /// S3-compatible object storage, with credentials from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). Default: `blobs/` in the data
+    /// directory.
+    #[arg(long, env = "COFRE_BLOBS")]
+    pub blobs: Option<cofre_server::blobs::BlobLocation>,
+    /// The S3 service's URL, for storage other than AWS (MinIO, Ceph, Garage...).
+    #[arg(long, env = "COFRE_S3_ENDPOINT", requires = "blobs")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region requests are signed for.
+    #[arg(long, env = "COFRE_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Accept a plain-HTTP S3 endpoint (loopback or a trusted network only).
+    #[arg(long, env = "COFRE_S3_ALLOW_HTTP", requires = "s3_endpoint")]
+    pub s3_allow_http: bool,
 }
 
 /// `cofre server create-admin`.
@@ -333,7 +356,7 @@ pub struct ServerArgs {
     #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
     pub data: PathBuf,
     /// Use this PostgreSQL database (`postgres://USER@HOST:PORT/DB`) instead of the SQLite
-    /// file in the data directory (which still holds the keys and blobs).
+    /// file in the data directory (which still holds the keys).
     #[arg(long = "database", env = "COFRE_DATABASE_URL")]
     pub database: Option<String>,
     /// The server's key folder (default: `keys` in the data directory). Every replica
@@ -341,6 +364,9 @@ pub struct ServerArgs {
     /// with others.
     #[arg(long, env = "COFRE_KEYS_DIR")]
     pub keys_dir: Option<PathBuf>,
+    /// Where item bodies are kept.
+    #[command(flatten)]
+    pub blobs: BlobArgs,
     /// Address and port to listen on. Keep it on loopback unless TLS terminates in front.
     #[arg(long, env = "COFRE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -13,7 +13,6 @@ use crate::audit::AuditLog;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::Hasher;
 use crate::auth::throttle::Throttle;
-use crate::blobs::local::LocalBlobs;
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
 use crate::routes;
@@ -45,6 +44,9 @@ pub enum StartError {
     /// bcrypt pool.
     #[error("password hasher: {0}")]
     Hasher(#[from] crate::auth::password::HashError),
+    /// Blob store (folder or bucket).
+    #[error("blob store: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
 }
 
 /// Opens everything the server needs under the data directory, creating what is
@@ -71,17 +73,14 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     .reloading_from(keys_dir);
     let hasher = Hasher::new(config.bcrypt_cost, config.bcrypt_threads).await?;
     let audit = AuditLog::load(&store).await?;
-    let blobs = LocalBlobs::open(&config.blobs_path()).map_err(|source| ConfigError::DataDir {
-        path: config.blobs_path(),
-        source,
-    })?;
+    let blobs = crate::blobs::open_blob_store(&config.blobs, &config.data_dir).await?;
     let instance: Arc<str> = crate::lease::instance_id().into();
     let backups =
         crate::backup::schedule::Backups::new(backup_settings(&config)?, instance.to_string());
     let state = AppState {
         instance,
         backups: Arc::new(backups),
-        blobs: Arc::new(blobs),
+        blobs,
         uploads_busy: Arc::default(),
         throttle: Throttle::new(&config),
         config: Arc::new(config),

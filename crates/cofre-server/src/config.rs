@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use cofre_core::keys::KdfParams;
 
+use crate::blobs::BlobLocation;
+
 /// Every server setting. [`ServerConfig::new`] gives the defaults; the CLI maps each
 /// field to a flag and a `COFRE_*` environment variable.
 #[derive(Clone, Debug)]
@@ -12,13 +14,15 @@ pub struct ServerConfig {
     /// The data directory (created on first start, mode 0700): database and keys.
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://…`) instead of the SQLite file in the data
-    /// directory. Keys and blobs stay in the data directory.
+    /// directory. Keys stay in the data directory.
     pub database_url: Option<String>,
     /// Where the server's keys live (default `DATA/keys`). Replicas sharing one
     /// database must share these keys: give each the same files (a mounted secret,
     /// say). The database remembers a check value of the first keys it served with and
     /// refuses a server started with others.
     pub keys_dir: Option<PathBuf>,
+    /// Where item bodies are kept: `DATA/blobs` by default, another folder, or S3.
+    pub blobs: BlobLocation,
     /// The address to listen on. Loopback by default.
     pub listen: SocketAddr,
     /// Load balancers and reverse proxies whose `X-Forwarded-For` header is believed:
@@ -168,6 +172,7 @@ impl ServerConfig {
             data_dir,
             database_url: None,
             keys_dir: None,
+            blobs: BlobLocation::DataDir,
             listen,
             trusted_proxies: Vec::new(),
             bcrypt_cost: 12,
@@ -245,6 +250,23 @@ impl ServerConfig {
                 "server backups take the keys from the data directory: leave --keys-dir unset to use them",
             );
         }
+        if self.backup.is_some() && !matches!(self.blobs, BlobLocation::DataDir) {
+            return bad(
+                "server backups read the blob folder in the data directory: they cannot be combined with --blobs elsewhere (back the bucket or folder up with its own tools) for now",
+            );
+        }
+        if let BlobLocation::S3(l) = &self.blobs
+            && let Some(endpoint) = &l.endpoint
+        {
+            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+                return bad("the S3 endpoint must be an http:// or https:// URL");
+            }
+            if endpoint.starts_with("http://") && !l.allow_http {
+                return bad(
+                    "the S3 endpoint is plain HTTP: pass --s3-allow-http if that is intended (loopback or a trusted network only)",
+                );
+            }
+        }
         if let Some(b) = &self.backup {
             if b.every_secs.is_some_and(|s| s < 60) {
                 return bad("the backup interval must be at least 60 seconds");
@@ -268,7 +290,7 @@ impl ServerConfig {
             .unwrap_or_else(|| crate::secrets::default_keys_dir(&self.data_dir))
     }
 
-    /// The local blob folder.
+    /// The blob folder in the data directory (the default blob location).
     pub fn blobs_path(&self) -> PathBuf {
         self.data_dir.join("blobs")
     }
@@ -341,4 +363,55 @@ pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::s3::S3Location;
+
+    fn refused(c: &ServerConfig, why: &str) {
+        match c.validate() {
+            Err(ConfigError::Invalid(m)) => assert!(m.contains(why), "{m}"),
+            other => panic!("expected a refusal naming {why:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn s3_blob_settings_are_checked() {
+        let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
+        let mut l = S3Location::new("bucket", "cofre");
+        c.blobs = BlobLocation::S3(l.clone());
+        c.validate().unwrap();
+        l.endpoint = Some("http://127.0.0.1:9000".into());
+        c.blobs = BlobLocation::S3(l.clone());
+        refused(&c, "--s3-allow-http");
+        l.allow_http = true;
+        c.blobs = BlobLocation::S3(l.clone());
+        c.validate().unwrap();
+        l.endpoint = Some("ftp://127.0.0.1".into());
+        c.blobs = BlobLocation::S3(l);
+        refused(&c, "http:// or https://");
+    }
+
+    #[test]
+    fn server_backups_need_the_blob_folder_in_the_data_directory() {
+        let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
+        c.backup = Some(BackupConfig {
+            dir: "/srv/backups".into(),
+            key_file: "/srv/backup.pub".into(),
+            every_secs: None,
+            keep_last: 3,
+            keep_daily: 0,
+            keep_weekly: 0,
+        });
+        c.validate().unwrap();
+        for elsewhere in [
+            BlobLocation::Folder("/mnt/blobs".into()),
+            BlobLocation::S3(S3Location::new("bucket", "")),
+        ] {
+            c.blobs = elsewhere;
+            refused(&c, "server backups read the blob folder");
+        }
+    }
 }

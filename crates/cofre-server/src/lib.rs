@@ -11,7 +11,8 @@
 //! - [`auth`]: access tokens, bcrypt pool, throttling, the session extractors.
 //! - [`routes`]: one module per resource.
 //! - [`store`]: the database (SQLite by default), one module per table group.
-//! - [`blobs`]: item bodies (ciphertext) behind the blob-store trait; a local folder.
+//! - [`blobs`]: item bodies (ciphertext) behind the blob-store trait; a local folder or
+//!   S3-compatible object storage.
 //! - [`backup`]: encrypted, signed backups: create, verify, restore, schedule, retention.
 //! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
 //! - [`lease`]: rights that one server at a time holds among those sharing a database.

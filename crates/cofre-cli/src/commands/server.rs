@@ -6,6 +6,7 @@ use std::io::IsTerminal as _;
 use anyhow::{Context as _, bail};
 use cofre_client::core::keys::KdfParams;
 use cofre_server::ServerConfig;
+use cofre_server::blobs::BlobLocation;
 use tracing_subscriber::EnvFilter;
 
 use cofre_client::api::Role;
@@ -13,8 +14,8 @@ use cofre_client::api::auth::RegisterRequest;
 use cofre_client::core::keys::UnlockedKeys;
 
 use crate::cli::{
-    AuditTask, CleanupArgs, CreateAdminArgs, LogFormat, Registration, ServerArgs, ServerCommand,
-    ServerTask,
+    AuditTask, BlobArgs, CleanupArgs, CreateAdminArgs, LogFormat, Registration, ServerArgs,
+    ServerCommand, ServerTask,
 };
 
 /// Runs `cofre server` (or one of its tasks).
@@ -82,7 +83,8 @@ async fn cleanup(a: CleanupArgs) -> anyhow::Result<()> {
     if !a.data.join("cofre.db").exists() {
         bail!("no database in {}", a.data.display());
     }
-    let config = ServerConfig::new(a.data.clone(), "127.0.0.1:0".parse()?);
+    let mut config = ServerConfig::new(a.data.clone(), "127.0.0.1:0".parse()?);
+    config.blobs = blob_location(&a.blobs)?;
     let expiry = config.upload_expiry_secs;
     let (state, _) = cofre_server::app::open(config).await?;
     // An upload expires `expiry` seconds after it starts, and the pass removes those
@@ -99,6 +101,25 @@ async fn cleanup(a: CleanupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The blob store the flags name (the data directory's folder when none).
+fn blob_location(a: &BlobArgs) -> anyhow::Result<BlobLocation> {
+    match a.blobs.clone() {
+        None => Ok(BlobLocation::DataDir),
+        Some(BlobLocation::S3(mut l)) => {
+            l.endpoint.clone_from(&a.s3_endpoint);
+            l.region.clone_from(&a.s3_region);
+            l.allow_http = a.s3_allow_http;
+            Ok(BlobLocation::S3(l))
+        }
+        Some(other) => {
+            if a.s3_endpoint.is_some() {
+                bail!("--s3-endpoint and --s3-allow-http apply to --blobs s3://BUCKET/PREFIX only");
+            }
+            Ok(other)
+        }
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,11 +127,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn config(args: &ServerArgs) -> ServerConfig {
+fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     let mut c = ServerConfig::new(args.data.clone(), args.listen);
     c.database_url.clone_from(&args.database);
     c.keys_dir.clone_from(&args.keys_dir);
     c.trusted_proxies.clone_from(&args.trusted_proxies);
+    c.blobs = blob_location(&args.blobs)?;
     c.bcrypt_cost = args.bcrypt_cost;
     if let Some(n) = args.bcrypt_threads {
         c.bcrypt_threads = n;
@@ -149,18 +171,19 @@ fn config(args: &ServerArgs) -> ServerConfig {
         iterations: args.kdf_iterations,
         parallelism: args.kdf_parallelism,
     };
-    c
+    Ok(c)
 }
 
 fn serve(args: ServerArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let config = config(&args);
+    let config = config(&args)?;
     runtime()?.block_on(async {
         let (state, first) = cofre_server::app::open(config.clone()).await?;
         let c = &state.config;
         tracing::info!(
             data_dir = %c.data_dir.display(),
             database = %c.database_path().display(),
+            blobs = %c.blobs,
             listen = %c.listen,
             scheme = c.scheme(),
             registration = if c.open_registration { "open" } else { "invite" },

@@ -4,6 +4,8 @@
 // Test helpers outside #[test] functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../shared/moto.rs"]
+mod moto;
 mod support;
 
 mod accounts;
@@ -16,6 +18,7 @@ mod mfa;
 mod openapi;
 mod replicas;
 mod rotation;
+mod s3;
 mod session_checks;
 mod sharing;
 mod throttling;
