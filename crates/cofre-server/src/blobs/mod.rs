@@ -3,8 +3,10 @@
 //! exist (an item is visible only once committed there); the store only keeps bytes.
 //!
 //! [`local::LocalBlobs`] (a folder, the default) is the one implementation so far; an
-//! object store can follow behind the same trait.
+//! object store can follow behind the same trait. [`copy::copy_blobs`] moves blobs
+//! from one store to another.
 
+pub mod copy;
 pub mod local;
 
 use std::fmt::Debug;

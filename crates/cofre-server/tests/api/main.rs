@@ -13,6 +13,7 @@ mod backends;
 mod backup;
 mod bad_input;
 mod mfa;
+mod migrate;
 mod openapi;
 mod rotation;
 mod session_checks;
