@@ -599,7 +599,7 @@ impl Store {
                 }
                 q.execute(&mut *dst_tx).await?;
                 copied += 1;
-                if copied % 1000 == 0 {
+                if copied.is_multiple_of(1000) {
                     progress(t.name, copied);
                 }
             }
