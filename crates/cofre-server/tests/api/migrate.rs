@@ -2,7 +2,8 @@
 //! through the API is copied into a fresh PostgreSQL database, every table verifies,
 //! and a server on the copy serves the same accounts and bytes; the table list matches
 //! the live PostgreSQL schema; a destination with data is refused and left as it was;
-//! a copy that differs from its source fails the verification.
+//! a copy that differs from its source fails the verification, and one that fails it
+//! while copying is rolled back.
 //!
 //! These tests need both backends, so they run in the `api_postgres` binary only (the
 //! `api` binary says it skips them); there, PostgreSQL must answer under `CI=true`.
@@ -391,6 +392,48 @@ async fn a_copy_that_differs_from_its_source_fails_the_verification() {
         ),
         "{err}"
     );
+    src.close().await;
+    dst.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_that_fails_its_verification_is_rolled_back() {
+    let Some(db) = fresh_db("a_copy_that_fails_its_verification_is_rolled_back").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let src = small_source(&dir).await;
+    let dst = Store::open_postgres(&db.url).await.unwrap();
+    // The destination alters what it is given: the rows read back differ.
+    dst.raw_execute(
+        "CREATE FUNCTION lock_everyone() RETURNS trigger AS $$
+         BEGIN NEW.locked := 1; RETURN NEW; END; $$ LANGUAGE plpgsql;
+         CREATE TRIGGER lock_everyone BEFORE INSERT ON users
+             FOR EACH ROW EXECUTE FUNCTION lock_everyone();",
+    )
+    .await
+    .unwrap();
+    let err = src.copy_into(&dst).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Mismatch {
+                table: "users",
+                what: "content digest",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Nothing of the copy stayed.
+    dst.ensure_empty().await.unwrap();
+    assert_eq!(dst.verify_copy(&dst).await.unwrap().total_rows(), 0);
+    // Without the interference, the same copy goes through.
+    dst.raw_execute("DROP TRIGGER lock_everyone ON users")
+        .await
+        .unwrap();
+    src.copy_into(&dst).await.unwrap();
+    src.verify_copy(&dst).await.unwrap();
     src.close().await;
     dst.close().await;
 }
