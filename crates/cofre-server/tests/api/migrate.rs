@@ -3,7 +3,8 @@
 //! and a server on the copy serves the same accounts and bytes; the table list matches
 //! the live PostgreSQL schema; a destination with data is refused and left as it was;
 //! a copy that differs from its source fails the verification, and one that fails it
-//! while copying is rolled back.
+//! while copying is rolled back; the snapshot a migration starts from writes nothing to
+//! the source database, in use or not.
 //!
 //! These tests need both backends, so they run in the `api_postgres` binary only (the
 //! `api` binary says it skips them); there, PostgreSQL must answer under `CI=true`.
@@ -436,4 +437,46 @@ async fn a_copy_that_fails_its_verification_is_rolled_back() {
     src.verify_copy(&dst).await.unwrap();
     src.close().await;
     dst.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_a_database_in_use_writes_nothing_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sqlite_server(&dir).await;
+    register(&s, "alice").await;
+    let db = s.state.config.database_path();
+    let beside = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+    // The server has the database open: its write-ahead log is there.
+    assert!(beside("-wal").exists());
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    let (before_db, before_wal) = (read(&db), read(&beside("-wal")));
+    let out = dir.path().join("snapshot.db");
+    cofre_server::store::copy::snapshot_sqlite(&db, &out)
+        .await
+        .unwrap();
+    assert_eq!(read(&db), before_db, "database file unchanged");
+    assert_eq!(
+        read(&beside("-wal")),
+        before_wal,
+        "write-ahead log unchanged"
+    );
+    let copy = Store::open_sqlite(&out).await.unwrap();
+    assert_eq!(copy.row_counts().await.unwrap()[0], ("users", 1));
+    copy.close().await;
+    // Stopped cleanly, the file alone is the database: it is copied as it is.
+    s.stop().await;
+    assert!(!beside("-wal").exists());
+    let before = read(&db);
+    let out = dir.path().join("snapshot-2.db");
+    cofre_server::store::copy::snapshot_sqlite(&db, &out)
+        .await
+        .unwrap();
+    assert_eq!(read(&out), before);
+    assert_eq!(read(&db), before);
+    assert!(!beside("-wal").exists() && !beside("-shm").exists());
+    // No database there: a clear error.
+    let err = cofre_server::store::copy::snapshot_sqlite(&dir.path().join("none.db"), &out)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no such database file"), "{err}");
 }
