@@ -255,6 +255,24 @@ fn migrate_a_filled_sqlite_installation_to_postgresql() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Blobs cannot go into the source data directory, which is only read.
+    let out = local(&[
+        "server",
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &url,
+        "--blobs-to",
+        data.join("blobs-copy").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("outside the source data directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The migration, blobs copied to another folder too.
     let blobs_to = dir.path().join("blobs-copy");
     let out = local(&[

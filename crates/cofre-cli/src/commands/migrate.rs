@@ -17,16 +17,40 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::MigrateArgs;
 
-/// Where blobs go with `--blobs-to`. Only a local folder so far; an object store
-/// parses its own URL scheme here.
-fn blob_target(spec: &str) -> anyhow::Result<(Box<dyn BlobStore>, PathBuf)> {
-    if let Some((scheme, _)) = spec.split_once("://") {
-        bail!("--blobs-to: {scheme}:// blob stores are not supported by this build; give a folder");
+/// Where blobs go with `--blobs-to`: only a local folder so far; an object store
+/// adds its URL scheme here.
+enum BlobTarget {
+    /// A blob folder.
+    Folder(PathBuf),
+}
+
+impl BlobTarget {
+    fn parse(spec: &str) -> anyhow::Result<Self> {
+        if let Some((scheme, _)) = spec.split_once("://") {
+            bail!(
+                "--blobs-to: {scheme}:// blob stores are not supported by this build; give a folder"
+            );
+        }
+        Ok(Self::Folder(PathBuf::from(
+            spec.strip_prefix("file:").unwrap_or(spec),
+        )))
     }
-    let dir = PathBuf::from(spec.strip_prefix("file:").unwrap_or(spec));
-    let store = LocalBlobs::open(&dir)
-        .with_context(|| format!("--blobs-to: cannot use {} as a blob folder", dir.display()))?;
-    Ok((Box::new(store), dir))
+
+    /// Where it is, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Self::Folder(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// Opens (creating a folder if needed) the store.
+    fn open(&self) -> anyhow::Result<Box<dyn BlobStore>> {
+        match self {
+            Self::Folder(dir) => Ok(Box::new(LocalBlobs::open(dir).with_context(|| {
+                format!("--blobs-to: cannot use {} as a blob folder", dir.display())
+            })?)),
+        }
+    }
 }
 
 /// The URL with any password replaced, for messages.
@@ -59,11 +83,14 @@ fn bar(template: &str, len: u64) -> ProgressBar {
     bar
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+/// Whether `path` is `root` or inside it (symbolic links resolved where they exist).
+fn within(path: &Path, root: &Path) -> bool {
+    let norm = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    norm(path).starts_with(norm(root))
 }
 
 /// Runs `cofre server migrate`.
@@ -88,16 +115,12 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
         bail!("--to must be a PostgreSQL URL (postgres://USER@HOST:PORT/DB)");
     }
     let target = redacted(&a.to);
-    let blobs = match &a.blobs_to {
-        None => None,
-        Some(spec) => {
-            let (store, dir) = blob_target(spec)?;
-            if same_dir(&dir, &config.blobs_path()) {
-                bail!("--blobs-to is the source's own blob folder");
-            }
-            Some((store, dir))
-        }
-    };
+    let blob_target = a.blobs_to.as_deref().map(BlobTarget::parse).transpose()?;
+    if let Some(BlobTarget::Folder(dir)) = &blob_target
+        && within(dir, &data)
+    {
+        bail!("--blobs-to must be outside the source data directory, which is only read");
+    }
 
     // The destination first: reachable, and empty before anything is written to it.
     let dst = Store::connect_postgres(&a.to)
@@ -133,7 +156,8 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
 
     // Blobs before rows: a failure here leaves the destination database empty.
     let mut blob_report = None;
-    if let Some((dst_blobs, dir)) = &blobs {
+    if let Some(target) = &blob_target {
+        let dst_blobs = target.open()?;
         let ids = src.committed_item_ids().await?;
         let src_blobs = LocalBlobs::existing(&config.blobs_path())
             .context("source: opening the blob folder")?;
@@ -151,7 +175,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
         let report = copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|n| bar.inc(n)).await;
         bar.finish_and_clear();
         let report: BlobCopyReport =
-            report.with_context(|| format!("copying blobs into {}", dir.display()))?;
+            report.with_context(|| format!("copying blobs into {}", target.describe()))?;
         blob_report = Some(report);
     }
 
@@ -218,12 +242,12 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
             Verdict::Broken { seq, .. } => format!("broken at event {seq}, as in the source"),
         }
     );
-    match (&blob_report, &blobs) {
-        (Some(b), Some((_, dir))) => println!(
+    match (&blob_report, &blob_target) {
+        (Some(b), Some(target)) => println!(
             "  {} blobs, {} bytes, copied to {} and verified by SHA-256",
             b.blobs,
             b.bytes,
-            dir.display()
+            target.describe()
         ),
         _ => println!(
             "  blobs not copied: they stay in {}",
@@ -233,12 +257,12 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
     println!("  took {}", seconds(started.elapsed()));
     println!();
     println!("Next:");
-    match &blobs {
+    match &blob_target {
         None => println!(
             "  Blobs and keys stay in {dir}, which the new server keeps using: start it with\n    cofre server --data {dir} --database {target}",
             dir = data.display()
         ),
-        Some((_, blob_dir)) => println!(
+        Some(BlobTarget::Folder(blob_dir)) => println!(
             "  The server reads blobs from DATA/blobs: run it on a data directory whose blobs\n  folder is {} and that holds a copy of {}/keys, with\n    cofre server --data DATA --database {target}",
             blob_dir.display(),
             data.display()
