@@ -262,6 +262,27 @@ pub enum ServerTask {
     /// Run the cleanup pass now: remove unfinished uploads older than
     /// `--uploads-older-than` seconds and blobs that belong to no item.
     Cleanup(CleanupArgs),
+    /// Move an installation from its SQLite database to an empty PostgreSQL database.
+    /// The source is only read; stop the server first (changes made after the copy
+    /// starts are not moved). Every table is copied in one transaction and verified
+    /// (row counts, content digests, the audit chain) before it is committed.
+    Migrate(MigrateArgs),
+}
+
+/// `cofre server migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The installation to move: its data directory, as `sqlite:DIR` or just `DIR`.
+    #[arg(long, value_name = "sqlite:DIR")]
+    pub from: String,
+    /// The PostgreSQL database to fill (`postgres://USER@HOST:PORT/DB`): it must exist
+    /// and hold no data.
+    #[arg(long, value_name = "postgres://…", env = "COFRE_MIGRATE_TO")]
+    pub to: String,
+    /// Also copy every item's blob into this blob folder (verified by SHA-256). Without
+    /// it, blobs stay in the data directory, which the new server keeps using.
+    #[arg(long, value_name = "DIR")]
+    pub blobs_to: Option<String>,
 }
 
 /// `cofre server cleanup`.

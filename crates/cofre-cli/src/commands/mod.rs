@@ -6,6 +6,7 @@ pub mod backup;
 pub mod contacts;
 pub mod keys;
 pub mod mfa;
+pub mod migrate;
 pub mod server;
 pub mod sharing;
 pub mod vault;

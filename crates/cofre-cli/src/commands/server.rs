@@ -52,6 +52,7 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
         }
         Some(ServerTask::CreateAdmin(a)) => runtime()?.block_on(create_admin(a)),
         Some(ServerTask::Cleanup(a)) => runtime()?.block_on(cleanup(a)),
+        Some(ServerTask::Migrate(a)) => runtime()?.block_on(crate::commands::migrate::run(a)),
         Some(ServerTask::Audit(AuditTask::Verify(d))) => runtime()?.block_on(async {
             let store = match &d.database {
                 Some(url) => cofre_server::store::Store::open_postgres(url).await?,

@@ -25,6 +25,20 @@ impl LocalBlobs {
         })
     }
 
+    /// Opens the existing folder `root` without creating or changing anything in it
+    /// (for reading a folder another process owns, as a migration does).
+    pub fn existing(root: &Path) -> std::io::Result<Self> {
+        if !root.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no blob folder at {}", root.display()),
+            ));
+        }
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
     fn check(key: &str) -> Result<(), BlobError> {
         if valid_key(key) {
             Ok(())

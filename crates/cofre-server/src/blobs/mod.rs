@@ -5,7 +5,9 @@
 //! Two implementations: [`local::LocalBlobs`], a folder (the default, `DATA/blobs`),
 //! and [`s3::S3Blobs`], S3-compatible object storage. [`BlobLocation`] says which one
 //! a server uses (`--blobs`), and [`open_blob_store`] opens it.
+//! [`copy::copy_blobs`] moves blobs from one store to another.
 
+pub mod copy;
 pub mod local;
 pub mod s3;
 

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod copy;
 pub mod invites;
 pub mod items;
 pub mod leases;
@@ -52,6 +53,37 @@ pub enum StoreError {
         /// Highest version this build knows.
         known: i64,
     },
+    /// A copy's destination already holds data.
+    #[error("destination database is not empty (table {table} has rows)")]
+    NotEmpty {
+        /// The first table found with rows.
+        table: &'static str,
+    },
+    /// A copy does not match its source.
+    #[error(
+        "verification failed: table {table}: the {what} differs (source {in_source}, destination {in_destination})"
+    )]
+    Mismatch {
+        /// The table.
+        table: &'static str,
+        /// `row count` or `content digest`.
+        what: &'static str,
+        /// The source's value.
+        in_source: String,
+        /// The destination's value.
+        in_destination: String,
+    },
+    /// A database file could not be read or copied.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database has tables or columns the copy does not know, or lacks ones it does.
+    #[error("the database schema does not match this build's table list: {0}")]
+    Schema(String),
 }
 
 /// Result alias for the store.
@@ -106,10 +138,20 @@ const SQLITE_AUDIT_TRIGGERS: &str =
 const POSTGRES_AUDIT_TRIGGERS: &str =
     include_str!("../../migrations/postgres/0001_audit_append_only.sql");
 
+/// Which database engine a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
 /// The database behind the server.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -128,6 +170,14 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (`postgres://…`) with a pool of
     /// connections, and applies the migrations.
     pub async fn open_postgres(url: &str) -> StoreResult<Self> {
+        let store = Self::connect_postgres(url).await?;
+        store.apply_migrations().await?;
+        Ok(store)
+    }
+
+    /// Connects to the PostgreSQL database at `url` without applying migrations (to
+    /// look at a database before changing it; [`Store::apply_migrations`] does the rest).
+    pub async fn connect_postgres(url: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
@@ -135,15 +185,32 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self { pool };
-        store.migrate(POSTGRES_AUDIT_TRIGGERS).await?;
-        Ok(store)
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Applies the migrations this build knows and the database lacks.
+    pub async fn apply_migrations(&self) -> StoreResult<()> {
+        self.migrate(match self.backend {
+            Backend::Sqlite => SQLITE_AUDIT_TRIGGERS,
+            Backend::Postgres => POSTGRES_AUDIT_TRIGGERS,
+        })
+        .await
     }
 
     /// Opens an existing SQLite database as it is: no migration, no change of journal
     /// mode (for backups, which must copy a database without changing its schema).
     pub async fn open_sqlite_as_is(path: &Path) -> StoreResult<Self> {
         Self::connect_sqlite(path, "rw").await
+    }
+
+    /// Opens an existing SQLite database read-only: nothing is written to the database
+    /// or its write-ahead log (SQLite may still create or update the shared-memory index
+    /// beside them, `-shm`, which holds no data).
+    pub async fn open_sqlite_read_only(path: &Path) -> StoreResult<Self> {
+        Self::connect_sqlite(path, "ro").await
     }
 
     async fn connect_sqlite(path: &Path, mode: &str) -> StoreResult<Self> {
@@ -169,7 +236,15 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    /// The database engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The pool, for the table modules.

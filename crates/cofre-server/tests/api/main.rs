@@ -15,6 +15,7 @@ mod backends;
 mod backup;
 mod bad_input;
 mod mfa;
+mod migrate;
 mod openapi;
 mod replicas;
 mod rotation;

@@ -214,6 +214,13 @@ pub async fn start_in(data: PathBuf, tweak: impl FnOnce(&mut ServerConfig)) -> T
     if on_postgres() && config.database_url.is_none() {
         config.database_url = Some(postgres_for(&data).await);
     }
+    launch(config).await
+}
+
+/// Starts a server with exactly these settings (the backend they name, whichever test
+/// binary runs); the data directory and any PostgreSQL database stay.
+pub async fn launch(config: ServerConfig) -> TestServer {
+    let data = config.data_dir.clone();
     let (state, _first) = cofre_server::app::open(config.clone()).await.unwrap();
     let listener = cofre_server::app::bind(&config).await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -1,0 +1,306 @@
+//! `cofre server migrate`: moves an installation from its SQLite database to an empty
+//! PostgreSQL database (and, if asked, its blobs to another blob store), leaving the
+//! source untouched.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use cofre_server::ServerConfig;
+use cofre_server::audit::Verdict;
+use cofre_server::blobs::BlobStore;
+use cofre_server::blobs::copy::{BlobCopyReport, copy_blobs};
+use cofre_server::blobs::local::LocalBlobs;
+use cofre_server::store::{Store, StoreError};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::MigrateArgs;
+
+/// Where blobs go with `--blobs-to`: only a local folder so far; an object store
+/// adds its URL scheme here.
+enum BlobTarget {
+    /// A blob folder.
+    Folder(PathBuf),
+}
+
+impl BlobTarget {
+    fn parse(spec: &str) -> anyhow::Result<Self> {
+        if let Some((scheme, _)) = spec.split_once("://") {
+            bail!(
+                "--blobs-to: {scheme}:// blob stores are not supported by this build; give a folder"
+            );
+        }
+        Ok(Self::Folder(PathBuf::from(
+            spec.strip_prefix("file:").unwrap_or(spec),
+        )))
+    }
+
+    /// Where it is, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Self::Folder(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// Opens (creating a folder if needed) the store.
+    fn open(&self) -> anyhow::Result<Box<dyn BlobStore>> {
+        match self {
+            Self::Folder(dir) => Ok(Box::new(LocalBlobs::open(dir).with_context(|| {
+                format!("--blobs-to: cannot use {} as a blob folder", dir.display())
+            })?)),
+        }
+    }
+}
+
+/// The URL with any password replaced, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    let hidden = if userinfo.contains(':') { ":***" } else { "" };
+    let tail = if rest.contains('/') {
+        format!("/{path}")
+    } else {
+        String::new()
+    };
+    format!("{scheme}://{user}{hidden}@{host}{tail}")
+}
+
+fn bar(template: &str, len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Whether `path` is `root` or inside it (symbolic links resolved where they exist).
+fn within(path: &Path, root: &Path) -> bool {
+    let norm = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    norm(path).starts_with(norm(root))
+}
+
+/// Runs `cofre server migrate`.
+pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data = PathBuf::from(a.from.strip_prefix("sqlite:").unwrap_or(&a.from));
+    if a.from.contains("://") {
+        bail!("--from takes the SQLite installation's data directory (sqlite:DIR or DIR)");
+    }
+    let config = ServerConfig::new(
+        data.clone(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    );
+    let db = config.database_path();
+    if !db.is_file() {
+        bail!(
+            "source: no cofre database at {} (--from must be the server's data directory)",
+            db.display()
+        );
+    }
+    if !(a.to.starts_with("postgres://") || a.to.starts_with("postgresql://")) {
+        bail!("--to must be a PostgreSQL URL (postgres://USER@HOST:PORT/DB)");
+    }
+    let target = redacted(&a.to);
+    let blob_target = a.blobs_to.as_deref().map(BlobTarget::parse).transpose()?;
+    if let Some(BlobTarget::Folder(dir)) = &blob_target
+        && within(dir, &data)
+    {
+        bail!("--blobs-to must be outside the source data directory, which is only read");
+    }
+
+    // The destination first: reachable, and empty before anything is written to it.
+    let dst = Store::connect_postgres(&a.to)
+        .await
+        .with_context(|| format!("destination: cannot connect to {target}"))?;
+    match dst.ensure_empty().await {
+        Err(e @ StoreError::NotEmpty { .. }) => {
+            dst.close().await;
+            bail!("{e}: migrate only into a freshly created database; nothing was changed")
+        }
+        other => other.with_context(|| format!("destination: reading {target}"))?,
+    }
+
+    // The source: a snapshot in a private temporary folder, migrated forward there.
+    let tmp = tempfile::Builder::new()
+        .prefix("cofre-migrate-")
+        .tempdir()
+        .context("creating a temporary folder")?;
+    let snapshot = tmp.path().join("cofre.db");
+    eprintln!("Taking a snapshot of {}...", db.display());
+    cofre_server::store::copy::snapshot_sqlite(&db, &snapshot)
+        .await
+        .context("source: taking a snapshot")?;
+    let src = Store::open_sqlite(&snapshot)
+        .await
+        .context("source: opening the snapshot")?;
+    let source_version = src.schema_version().await?;
+    let source_audit = cofre_server::audit::verify(&src).await?;
+
+    dst.apply_migrations()
+        .await
+        .with_context(|| format!("destination: preparing the schema in {target}"))?;
+
+    // Blobs before rows: a failure here leaves the destination database empty.
+    let mut blob_report = None;
+    if let Some(target) = &blob_target {
+        let dst_blobs = target.open()?;
+        let ids = src.committed_item_ids().await?;
+        let src_blobs = LocalBlobs::existing(&config.blobs_path())
+            .context("source: opening the blob folder")?;
+        let bar = bar(
+            "blobs  [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            0,
+        );
+        let mut total = 0u64;
+        for id in &ids {
+            if let Ok((_, len)) = src_blobs.open(id, 0).await {
+                total += len;
+            }
+        }
+        bar.set_length(total);
+        let report = copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|n| bar.inc(n)).await;
+        bar.finish_and_clear();
+        let report: BlobCopyReport =
+            report.with_context(|| format!("copying blobs into {}", target.describe()))?;
+        blob_report = Some(report);
+    }
+
+    let counts = src.row_counts().await?;
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let bar = bar("rows   [{bar:30}] {pos}/{len} {msg}", total);
+    let done_before = std::sync::Mutex::new((String::new(), 0u64, 0u64));
+    let progress = |table: &'static str, rows: u64| {
+        if let Ok(mut d) = done_before.lock() {
+            if d.0 != table {
+                d.1 += d.2;
+                d.0 = table.to_owned();
+            }
+            d.2 = rows;
+            bar.set_position(d.1 + rows);
+        }
+        bar.set_message(table);
+    };
+    let copied = src.copy_into_with_progress(&dst, &progress).await;
+    bar.finish_and_clear();
+    let report = match copied {
+        Ok(r) => r,
+        Err(e) => {
+            src.close().await;
+            dst.close().await;
+            return Err(anyhow::Error::new(e)
+                .context("copying the database (rolled back: the destination holds no rows)"));
+        }
+    };
+
+    // Independent checks on the committed copy.
+    let rechecked = src.verify_copy(&dst).await;
+    let dst_audit = cofre_server::audit::verify(&dst).await;
+    src.close().await;
+    dst.close().await;
+    rechecked.context("verification failed after the commit")?;
+    let dst_audit = dst_audit?;
+    match (&source_audit, &dst_audit) {
+        (Verdict::Intact { .. }, Verdict::Intact { .. }) => {}
+        (Verdict::Broken { seq, reason }, d) if *d == source_audit => eprintln!(
+            "warning: the source's audit log was already broken at event {seq} ({reason}); copied as it was"
+        ),
+        (_, Verdict::Broken { seq, reason }) => {
+            bail!(
+                "verification failed: the audit chain breaks at event {seq} in the destination: {reason}"
+            )
+        }
+        (_, Verdict::Intact { .. }) => {}
+    }
+
+    // Summary.
+    println!(
+        "Migrated {} (schema version {source_version}) to {target}:",
+        db.display()
+    );
+    for t in &report.tables {
+        println!("  {:<20} {:>10} rows", t.table, t.rows);
+    }
+    println!(
+        "  {} rows in all; row counts and content digests match, audit log {}",
+        report.total_rows(),
+        match dst_audit {
+            Verdict::Intact { rows } => format!("intact ({rows} events)"),
+            Verdict::Broken { seq, .. } => format!("broken at event {seq}, as in the source"),
+        }
+    );
+    match (&blob_report, &blob_target) {
+        (Some(b), Some(target)) => println!(
+            "  {} blobs, {} bytes, copied to {} and verified by SHA-256",
+            b.blobs,
+            b.bytes,
+            target.describe()
+        ),
+        _ => println!(
+            "  blobs not copied: they stay in {}",
+            config.blobs_path().display()
+        ),
+    }
+    println!("  took {}", seconds(started.elapsed()));
+    println!();
+    println!("Next:");
+    match &blob_target {
+        None => println!(
+            "  Blobs and keys stay in {dir}, which the new server keeps using: start it with\n    cofre server --data {dir} --database {target}",
+            dir = data.display()
+        ),
+        Some(BlobTarget::Folder(blob_dir)) => println!(
+            "  The server reads blobs from DATA/blobs: run it on a data directory whose blobs\n  folder is {} and that holds a copy of {}/keys, with\n    cofre server --data DATA --database {target}",
+            blob_dir.display(),
+            data.display()
+        ),
+    }
+    println!(
+        "  Keep the server keys ({}/keys) with the new server, unchanged: at-rest.key\n  seals the TOTP secrets, and the signing keys sign access tokens.",
+        data.display()
+    );
+    println!(
+        "  Do not start the old server on {} again: changes made there would not reach\n  PostgreSQL. Keep its SQLite file until the new server is checked, then archive it.",
+        db.display()
+    );
+    println!(
+        "  Server backups (cofre backup) cover SQLite only: back up PostgreSQL with its own tools."
+    );
+    Ok(())
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_are_hidden_in_urls() {
+        assert_eq!(
+            redacted("postgres://cofre:s3cret@db.example:5432/cofre"),
+            "postgres://cofre:***@db.example:5432/cofre"
+        );
+        assert_eq!(
+            redacted("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redacted("postgres://h"), "postgres://h");
+        assert_eq!(redacted("postgres://u:p@h"), "postgres://u:***@h");
+    }
+}
