@@ -279,10 +279,21 @@ pub struct MigrateArgs {
     /// and hold no data.
     #[arg(long, value_name = "postgres://…", env = "COFRE_MIGRATE_TO")]
     pub to: String,
-    /// Also copy every item's blob into this blob folder (verified by SHA-256). Without
-    /// it, blobs stay in the data directory, which the new server keeps using.
-    #[arg(long, value_name = "DIR")]
-    pub blobs_to: Option<String>,
+    /// Also copy every item's blob into this blob folder or `s3://BUCKET/PREFIX`
+    /// (verified by SHA-256 read back; S3 credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY). Without it, blobs stay in the data directory, which the
+    /// new server keeps using.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub blobs_to: Option<cofre_server::blobs::BlobLocation>,
+    /// The S3 service's URL for `--blobs-to s3://…`, for storage other than AWS.
+    #[arg(long, requires = "blobs_to")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region requests are signed for.
+    #[arg(long, default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Accept a plain-HTTP S3 endpoint (loopback or a trusted network only).
+    #[arg(long, requires = "s3_endpoint")]
+    pub s3_allow_http: bool,
 }
 
 /// `cofre server cleanup`.

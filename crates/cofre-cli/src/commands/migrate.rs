@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use cofre_server::ServerConfig;
 use cofre_server::audit::Verdict;
-use cofre_server::blobs::BlobStore;
+use cofre_server::blobs::{BlobLocation, BlobStore, open_blob_store};
 use cofre_server::blobs::copy::{BlobCopyReport, copy_blobs};
 use cofre_server::blobs::local::LocalBlobs;
 use cofre_server::store::{Store, StoreError};
@@ -17,38 +17,27 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::MigrateArgs;
 
-/// Where blobs go with `--blobs-to`: only a local folder so far; an object store
-/// adds its URL scheme here.
-enum BlobTarget {
-    /// A blob folder.
-    Folder(PathBuf),
-}
-
-impl BlobTarget {
-    fn parse(spec: &str) -> anyhow::Result<Self> {
-        if let Some((scheme, _)) = spec.split_once("://") {
-            bail!(
-                "--blobs-to: {scheme}:// blob stores are not supported by this build; give a folder"
-            );
+/// Where blobs go with `--blobs-to`: a folder, or S3 with the `--s3-*` settings.
+fn blob_target(a: &MigrateArgs) -> anyhow::Result<Option<BlobLocation>> {
+    match a.blobs_to.clone() {
+        None => Ok(None),
+        Some(BlobLocation::S3(mut l)) => {
+            l.endpoint.clone_from(&a.s3_endpoint);
+            l.region.clone_from(&a.s3_region);
+            l.allow_http = a.s3_allow_http;
+            if let Some(e) = &l.endpoint
+                && e.starts_with("http://")
+                && !l.allow_http
+            {
+                bail!("--s3-endpoint is plain HTTP: pass --s3-allow-http if that is intended");
+            }
+            Ok(Some(BlobLocation::S3(l)))
         }
-        Ok(Self::Folder(PathBuf::from(
-            spec.strip_prefix("file:").unwrap_or(spec),
-        )))
-    }
-
-    /// Where it is, for messages.
-    fn describe(&self) -> String {
-        match self {
-            Self::Folder(dir) => dir.display().to_string(),
-        }
-    }
-
-    /// Opens (creating a folder if needed) the store.
-    fn open(&self) -> anyhow::Result<Box<dyn BlobStore>> {
-        match self {
-            Self::Folder(dir) => Ok(Box::new(LocalBlobs::open(dir).with_context(|| {
-                format!("--blobs-to: cannot use {} as a blob folder", dir.display())
-            })?)),
+        Some(other) => {
+            if a.s3_endpoint.is_some() {
+                bail!("--s3-endpoint and --s3-allow-http apply to --blobs-to s3://BUCKET/PREFIX only");
+            }
+            Ok(Some(other))
         }
     }
 }
@@ -115,8 +104,8 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
         bail!("--to must be a PostgreSQL URL (postgres://USER@HOST:PORT/DB)");
     }
     let target = redacted(&a.to);
-    let blob_target = a.blobs_to.as_deref().map(BlobTarget::parse).transpose()?;
-    if let Some(BlobTarget::Folder(dir)) = &blob_target
+    let blob_target = blob_target(&a)?;
+    if let Some(BlobLocation::Folder(dir)) = &blob_target
         && within(dir, &data)
     {
         bail!("--blobs-to must be outside the source data directory, which is only read");
@@ -157,7 +146,9 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
     // Blobs before rows: a failure here leaves the destination database empty.
     let mut blob_report = None;
     if let Some(target) = &blob_target {
-        let dst_blobs = target.open()?;
+        let dst_blobs = open_blob_store(target, &data)
+            .await
+            .with_context(|| format!("--blobs-to: cannot use {target}"))?;
         let ids = src.committed_item_ids().await?;
         let src_blobs = LocalBlobs::existing(&config.blobs_path())
             .context("source: opening the blob folder")?;
@@ -247,7 +238,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
             "  {} blobs, {} bytes, copied to {} and verified by SHA-256",
             b.blobs,
             b.bytes,
-            target.describe()
+            target
         ),
         _ => println!(
             "  blobs not copied: they stay in {}",
@@ -262,10 +253,18 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
             "  Blobs and keys stay in {dir}, which the new server keeps using: start it with\n    cofre server --data {dir} --database {target}",
             dir = data.display()
         ),
-        Some(BlobTarget::Folder(blob_dir)) => println!(
-            "  The server reads blobs from DATA/blobs: run it on a data directory whose blobs\n  folder is {} and that holds a copy of {}/keys, with\n    cofre server --data DATA --database {target}",
-            blob_dir.display(),
-            data.display()
+        Some(BlobLocation::S3(l)) => println!(
+            "  Start the servers on the bucket, with the keys of {dir}/keys:\n    cofre server --database {target} --blobs {l}{endpoint} --keys-dir {dir}/keys",
+            dir = data.display(),
+            endpoint = l
+                .endpoint
+                .as_ref()
+                .map(|e| format!(" --s3-endpoint {e}"))
+                .unwrap_or_default()
+        ),
+        Some(other) => println!(
+            "  Start the server on the copied blobs, with the keys of {dir}/keys:\n    cofre server --database {target} --blobs {other} --keys-dir {dir}/keys",
+            dir = data.display()
         ),
     }
     println!(

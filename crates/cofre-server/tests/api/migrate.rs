@@ -270,6 +270,57 @@ async fn a_filled_sqlite_store_moves_to_postgresql_and_serves_the_same_data() {
     }
     s.state.store.close().await;
     s.stop().await;
+
+    // And the blobs into S3 (what `--blobs-to s3://…` does): a server with no data of
+    // its own, on PostgreSQL, the bucket and the old key folder, serves every item.
+    let Some(moto) = crate::moto::moto() else {
+        return;
+    };
+    let location = moto.bucket("migrated").await;
+    let bucket = cofre_server::blobs::BlobLocation::S3(location);
+    let src_blobs = cofre_server::blobs::local::LocalBlobs::existing(&config.blobs_path()).unwrap();
+    let dst_blobs = cofre_server::blobs::open_blob_store(&bucket, &config.data_dir)
+        .await
+        .unwrap();
+    let src = Store::open_sqlite(&config.database_path()).await.unwrap();
+    let ids = src.committed_item_ids().await.unwrap();
+    src.close().await;
+    let copied = cofre_server::blobs::copy::copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(copied.blobs, 4);
+    let fresh = tempfile::tempdir().unwrap();
+    let mut scaled = config.clone();
+    scaled.data_dir = fresh.path().join("data");
+    scaled.database_url = Some(db.url.clone());
+    scaled.keys_dir = Some(config.keys_path());
+    scaled.blobs = bucket;
+    let s = launch(scaled).await;
+    let alice = s
+        .client
+        .login(
+            "alice",
+            &Password::new(PASSWORD),
+            SecondFactor::Totp(code_at(&secret, 1)),
+        )
+        .await
+        .unwrap();
+    let bob = login(&s, "bob").await;
+    assert_eq!(contents(&s, &alice).await, before_alice);
+    assert_eq!(contents(&s, &bob).await, before_bob);
+    assert!(
+        !scaled_blobs_exist(&fresh.path().join("data")),
+        "nothing was read from or written to a local blob folder"
+    );
+    s.state.store.close().await;
+    s.stop().await;
+}
+
+/// Whether a data directory holds any blob file.
+fn scaled_blobs_exist(data: &std::path::Path) -> bool {
+    std::fs::read_dir(data.join("blobs"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
