@@ -1,7 +1,7 @@
 //! One server on SQLite, one on PostgreSQL, and two replicas on one PostgreSQL
 //! database, under the same load in one run.
 //!
-//! `scripts/bench-scale.sh` (or `COFRE_BIN=target/release/cofre cargo bench -p
+//! `scripts/bench-scale.sh` (or `COFRE_BIN=$PWD/target/release/cofre cargo bench -p
 //! cofre-server --bench scale_load`) starts three setups side by side, each `cofre
 //! server` a process of its own from the binary `COFRE_BIN` (`cargo build --release -p
 //! cofre-cli`) on loopback with cheap account settings (bcrypt cost 10; Argon2id
