@@ -51,12 +51,12 @@
 
 mod common;
 
-use common::{env_usize, median, pct};
-use std::io::{BufRead as _, Read as _, Write as _};
+use common::load::{Rate, load};
+use common::process::{CpuMark, cpu_secs, reset_peak, spawn_server, status_kib, wait_idle};
+use common::{MIB, env_usize, median, pct, range, write_random_file};
+use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cofre_api::vault::{Item, ItemPage};
 use cofre_client::Client;
@@ -72,107 +72,10 @@ use cofre_server::store::Store;
 
 const PASSWORD: &str = "correct horse battery staple 7";
 const USER: &str = "bench";
-const MIB: u64 = 1 << 20;
 /// The client's part: 128 chunks of 64 KiB of plaintext.
 const PART: u64 = 128 * (1 << stream::DEFAULT_CHUNK_LOG2);
 
-fn range(v: &[f64]) -> (f64, f64) {
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (lo, hi)
-}
-
 fn no_progress(_: u64, _: u64) {}
-
-// --- Process memory and CPU, from /proc ----------------------------------------------
-
-/// A `/proc/PID/status` field in KiB (`pid` is a number or `self`).
-fn status_kib(pid: &str, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Resets the peak RSS (VmHWM) to the current RSS.
-fn reset_peak(pid: &str) -> bool {
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// User + system CPU seconds of a process (every thread), assuming 100 ticks/s.
-fn cpu_secs(pid: &str) -> Option<f64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = s.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let user: f64 = f.get(11)?.parse().ok()?;
-    let sys: f64 = f.get(12)?.parse().ok()?;
-    Some((user + sys) / 100.0)
-}
-
-/// Busy and total CPU seconds of the whole machine (first line of `/proc/stat`).
-fn machine_cpu() -> (f64, f64) {
-    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<f64> = s
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: f64 = f.iter().sum();
-    let idle = f.get(3).unwrap_or(&0.0) + f.get(4).unwrap_or(&0.0);
-    ((total - idle) / 100.0, total / 100.0)
-}
-
-/// CPU seconds used so far by the machine, the bench and its server.
-struct CpuMark {
-    machine: f64,
-    own: f64,
-    server: f64,
-}
-
-impl CpuMark {
-    fn now(server_pid: Option<&str>) -> Self {
-        Self {
-            machine: machine_cpu().0,
-            own: cpu_secs("self").unwrap_or(0.0),
-            server: server_pid.and_then(cpu_secs).unwrap_or(0.0),
-        }
-    }
-
-    /// (bench, server, everything else) CPU seconds since `self`.
-    fn since(&self, server_pid: Option<&str>) -> (f64, f64, f64) {
-        let now = Self::now(server_pid);
-        let own = now.own - self.own;
-        let server = now.server - self.server;
-        let other = (now.machine - self.machine - own - server).max(0.0);
-        (own, server, other)
-    }
-}
-
-/// With `WAIT_IDLE_S` = N > 0, waits up to N seconds for a 2-second window in which
-/// the machine is at least 90 % idle.
-async fn wait_idle() {
-    let limit = env_usize("WAIT_IDLE_S", 0);
-    if limit == 0 {
-        return;
-    }
-    let deadline = Instant::now() + Duration::from_secs(limit as u64);
-    loop {
-        let (b0, t0) = machine_cpu();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let (b1, t1) = machine_cpu();
-        if (b1 - b0) * 10.0 <= t1 - t0 {
-            return;
-        }
-        if Instant::now() >= deadline {
-            eprintln!("vault_load: the machine is still busy after {limit} s; measuring anyway");
-            return;
-        }
-    }
-}
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -209,42 +112,7 @@ impl Drop for Server {
 
 async fn start_server(data: &Path) -> Server {
     if let Some(bin) = std::env::var_os("COFRE_BIN") {
-        let mut child = std::process::Command::new(&bin)
-            .arg("server")
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(["--bcrypt-cost", "10", "--kdf-memory-kib", "19456"])
-            .args(["--kdf-iterations", "2", "--kdf-parallelism", "1"])
-            .args(["--access-ttl", "7200", "--quota", "1T", "--max-item", "1T"])
-            .env("COFRE_LOG", "info")
-            .env("COFRE_LOG_FORMAT", "text")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", Path::new(&bin).display()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Reads the log to the end (a full pipe would block the server); passes on
-        // warnings and errors.
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("cofre server listening") {
-                    if let Some(a) = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("addr="))
-                    {
-                        let _ = tx.send(a.to_owned());
-                    }
-                } else if line.contains("WARN") || line.contains("ERROR") {
-                    eprintln!("server: {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server did not log its address");
+        let (child, addr) = spawn_server(&bin, data, &[]);
         // The bench's own connection to the server's database (WAL: both can use it).
         let store = Store::open_sqlite(&data.join("cofre.db")).await.unwrap();
         Server {
@@ -315,11 +183,11 @@ async fn measured<T>(pid: Option<&str>, f: impl Future<Output = T>) -> (T, Run) 
     }
     let client_base = status_kib("self", "VmRSS").unwrap_or(0);
     let server_base = pid.as_deref().and_then(|p| status_kib(p, "VmRSS"));
-    let mark = CpuMark::now(pid.as_deref());
+    let mark = CpuMark::now(pid.as_slice());
     let t = Instant::now();
     let out = f.await;
     let secs = t.elapsed().as_secs_f64();
-    let (client_cpu, server_cpu, other_cpu) = mark.since(pid.as_deref());
+    let (client_cpu, server_cpu, other_cpu) = mark.since(pid.as_slice());
     let run = Run {
         secs,
         other_cpu,
@@ -331,19 +199,6 @@ async fn measured<T>(pid: Option<&str>, f: impl Future<Output = T>) -> (T, Run) 
         server_peak: pid.as_deref().and_then(|p| status_kib(p, "VmHWM")),
     };
     (out, run)
-}
-
-fn write_random_file(path: &Path, len: u64) {
-    let mut f = std::fs::File::create(path).unwrap();
-    let mut buf = vec![0u8; (8 * MIB) as usize];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        rand::fill(&mut buf[..n]).unwrap();
-        f.write_all(&buf[..n]).unwrap();
-        left -= n as u64;
-    }
-    f.sync_all().unwrap();
 }
 
 fn same_contents(a: &Path, b: &Path) -> bool {
@@ -763,60 +618,6 @@ fn print_files(r: &FileResults, separate: bool) {
 
 // --- 2. Request rate ---------------------------------------------------------------
 
-struct Rate {
-    rps: f64,
-    server_cpu: Option<f64>,
-    client_cpu: f64,
-    other_cpu: f64,
-}
-
-async fn load(
-    http: &reqwest::Client,
-    url: &str,
-    token: &str,
-    tasks: usize,
-    secs: f64,
-    pid: Option<&str>,
-) -> Rate {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
-        let (http, url, token, stop, done) = (
-            http.clone(),
-            url.to_owned(),
-            token.to_owned(),
-            stop.clone(),
-            done.clone(),
-        );
-        handles.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
-                assert!(r.status().is_success(), "{url}: {}", r.status());
-                r.bytes().await.unwrap();
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mark = CpuMark::now(pid);
-    let (n0, t0) = (done.load(Ordering::Relaxed), Instant::now());
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let n = done.load(Ordering::Relaxed) - n0;
-    let elapsed = t0.elapsed().as_secs_f64();
-    let (own, server, other) = mark.since(pid);
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.unwrap();
-    }
-    Rate {
-        rps: n as f64 / elapsed,
-        server_cpu: pid.map(|_| server / elapsed),
-        client_cpu: own / elapsed,
-        other_cpu: other / elapsed,
-    }
-}
-
 async fn rates(srv: &Server, l: &LoggedIn, note: &str) {
     let secs = env_usize("LOAD_SECS", 5) as f64;
     let tasks = env_usize("LOAD_TASKS", 64).max(1);
@@ -856,7 +657,8 @@ async fn rates(srv: &Server, l: &LoggedIn, note: &str) {
         eprintln!("vault_load: request-rate round {}/{rounds}", round + 1);
         for (i, (_, url)) in endpoints.iter().enumerate() {
             wait_idle().await;
-            results[i].push(load(&http, url, token, tasks, secs, pid.as_deref()).await);
+            let urls = std::slice::from_ref(url);
+            results[i].push(load(&http, urls, token, tasks, secs, pid.as_slice()).await);
         }
     }
     println!(
