@@ -240,11 +240,6 @@ impl ServerConfig {
         if self.cleanup_every_secs < 1 {
             return bad("the cleanup interval must be at least 1 second");
         }
-        if self.backup.is_some() && self.database_url.is_some() {
-            return bad(
-                "server backups cover the SQLite database only: back up PostgreSQL with its own tools (pg_dump, base backups) for now",
-            );
-        }
         if self.backup.is_some() && self.keys_dir.is_some() {
             return bad(
                 "server backups take the keys from the data directory: leave --keys-dir unset to use them",

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use crate::store::{Store, StoreResult};
 
-/// A lease this server holds. Dropping it stops the renewal and gives it back.
+/// A lease this server holds. [`Lease::release`] gives it back before returning;
+/// dropping it stops the renewal and gives it back in the background.
 #[derive(Debug)]
 pub struct Lease {
     store: Store,
     name: String,
     holder: String,
     renew: tokio::task::JoinHandle<()>,
+    released: bool,
 }
 
 impl Lease {
@@ -47,13 +49,27 @@ impl Lease {
             name: name.to_owned(),
             holder: holder.to_owned(),
             renew,
+            released: false,
         }))
+    }
+
+    /// Gives the lease back now, so another server can take it as soon as this returns
+    /// (a failure is logged: the lease then expires by itself).
+    pub async fn release(mut self) {
+        self.renew.abort();
+        self.released = true;
+        if let Err(e) = self.store.release_lease(&self.name, &self.holder).await {
+            tracing::warn!(lease = %self.name, error = %e, "could not give a lease back; it expires by itself");
+        }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renew.abort();
+        if self.released {
+            return;
+        }
         let (store, name, holder) = (
             self.store.clone(),
             std::mem::take(&mut self.name),

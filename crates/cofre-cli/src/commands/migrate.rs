@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use cofre_server::ServerConfig;
 use cofre_server::audit::Verdict;
-use cofre_server::blobs::{BlobLocation, BlobStore, open_blob_store};
 use cofre_server::blobs::copy::{BlobCopyReport, copy_blobs};
 use cofre_server::blobs::local::LocalBlobs;
+use cofre_server::blobs::{BlobLocation, BlobStore, open_blob_store};
 use cofre_server::store::{Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -35,7 +35,9 @@ fn blob_target(a: &MigrateArgs) -> anyhow::Result<Option<BlobLocation>> {
         }
         Some(other) => {
             if a.s3_endpoint.is_some() {
-                bail!("--s3-endpoint and --s3-allow-http apply to --blobs-to s3://BUCKET/PREFIX only");
+                bail!(
+                    "--s3-endpoint and --s3-allow-http apply to --blobs-to s3://BUCKET/PREFIX only"
+                );
             }
             Ok(Some(other))
         }
@@ -166,7 +168,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
         let report = copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|n| bar.inc(n)).await;
         bar.finish_and_clear();
         let report: BlobCopyReport =
-            report.with_context(|| format!("copying blobs into {}", target.describe()))?;
+            report.with_context(|| format!("copying blobs into {}", target))?;
         blob_report = Some(report);
     }
 
@@ -236,9 +238,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
     match (&blob_report, &blob_target) {
         (Some(b), Some(target)) => println!(
             "  {} blobs, {} bytes, copied to {} and verified by SHA-256",
-            b.blobs,
-            b.bytes,
-            target
+            b.blobs, b.bytes, target
         ),
         _ => println!(
             "  blobs not copied: they stay in {}",
@@ -276,7 +276,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
         db.display()
     );
     println!(
-        "  Server backups (cofre backup) cover SQLite only: back up PostgreSQL with its own tools."
+        "  Server backups (--backup-dir) of a PostgreSQL installation restore into SQLite;\n  with blobs in object storage, back up PostgreSQL and the bucket with their own tools."
     );
     Ok(())
 }

@@ -50,7 +50,19 @@ pub async fn create(
         .tempdir_in(out_dir)
         .map_err(io(out_dir))?;
     let snapshot_path = work.path().join(DATABASE_PATH);
-    store.snapshot_into(&snapshot_path).await?;
+    match store.backend() {
+        crate::store::Backend::Sqlite => store.snapshot_into(&snapshot_path).await?,
+        // PostgreSQL: every table, read in one snapshot, copied into a fresh SQLite
+        // database and verified (row counts and content digests). A backup is the same
+        // archive either way; it restores into an SQLite installation, from which
+        // `cofre server migrate` moves it back to PostgreSQL.
+        crate::store::Backend::Postgres => {
+            let copy = Store::open_sqlite(&snapshot_path).await?;
+            let copied = store.copy_into(&copy).await;
+            copy.close().await;
+            copied?;
+        }
+    }
     let snapshot = Store::open_sqlite_as_is(&snapshot_path).await?;
     snapshot.drop_uncommitted_items().await?;
     let ids = snapshot.committed_item_ids().await?;

@@ -153,6 +153,14 @@ impl Busy {
         );
         Ok(taken)
     }
+
+    /// Gives the upload back before the response goes out: the client's next request
+    /// may reach another server, which must find the upload free.
+    async fn release(mut self) {
+        if let Some(lease) = self._lease.take() {
+            lease.release().await;
+        }
+    }
 }
 
 impl Drop for Busy {
@@ -278,13 +286,14 @@ pub(crate) async fn upload_part(
     if declared.is_some_and(|n| n > max_part || q.offset.saturating_add(n) > row.size) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let _busy = Busy::take(&app, &id).await?;
+    let busy = Busy::take(&app, &id).await?;
     let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
     let reader = std::pin::pin!(reader);
     let received = app
         .blobs
         .write_part(&id, q.offset, reader, row.size, max_part)
         .await?;
+    busy.release().await;
     Ok(Json(UploadStatus {
         received,
         size: row.size,
@@ -317,7 +326,7 @@ pub(crate) async fn commit(
                 .into(),
         ));
     }
-    let _busy = Busy::take(&app, &id).await?;
+    let busy = Busy::take(&app, &id).await?;
     let mut received = app.blobs.upload_len(&id).await?;
     if received == 0 {
         // A commit retried after the blob was finished but before the database said so.
@@ -342,6 +351,7 @@ pub(crate) async fn commit(
     {
         return Err(ApiError::NotFound);
     }
+    busy.release().await;
     let row = app
         .store
         .item(&s.user.id, &id)

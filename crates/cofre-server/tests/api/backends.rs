@@ -174,19 +174,3 @@ async fn the_same_flow_on_sqlite_and_on_postgresql() {
         Err(why) => eprintln!("SKIPPED the PostgreSQL half: no server at 127.0.0.1:5432 ({why})"),
     }
 }
-
-#[test]
-fn server_backups_are_refused_with_postgresql() {
-    let mut c = test_config(std::path::PathBuf::from("unused"));
-    c.database_url = Some("postgres://postgres@127.0.0.1:5432/x".into());
-    c.backup = Some(cofre_server::config::BackupConfig {
-        dir: "b".into(),
-        key_file: "k.pub".into(),
-        every_secs: None,
-        keep_last: 1,
-        keep_daily: 0,
-        keep_weekly: 0,
-    });
-    let err = c.validate().unwrap_err().to_string();
-    assert!(err.contains("PostgreSQL"), "{err}");
-}

@@ -608,3 +608,83 @@ async fn a_failed_backup_is_reported_and_audited() {
     let err = cofre_server::app::open(config).await.unwrap_err();
     assert!(err.to_string().contains("bad.pub"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_installation_backs_up_once_across_replicas_and_restores() {
+    if !on_postgres() {
+        eprintln!("SKIPPED here: the api_postgres binary runs this test on PostgreSQL");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (backup_key, pem) = backup_key_in(work.path());
+    let out = work.path().join("backups");
+    let settings = backup_settings(&out, &pem, None, 5);
+    let s = start({
+        let settings = settings.clone();
+        move |c| c.backup = Some(settings)
+    })
+    .await;
+    // A second server on the same database and data directory (keys, blobs).
+    let database = s.state.config.database_url.clone();
+    let b = start_in(s.data.clone(), move |c| {
+        c.database_url = database;
+        c.backup = Some(settings);
+    })
+    .await;
+    register(&s, "alice").await;
+    let alice = login(&b, "alice").await;
+    let bodies = [bytes(0, 1), bytes(5000, 2), bytes(300_000, 3)];
+    let mut ids = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        ids.push(put(&s, &alice, &format!("f{i}"), body.clone()).await);
+    }
+
+    // One backup at a time across both servers: the lease is in the database.
+    let claim = s.state.backups.try_start(&s.state.store).await.unwrap();
+    let refused = b.state.backups.try_start(&b.state.store).await.unwrap_err();
+    assert!(
+        matches!(refused, cofre_server::backup::schedule::RunError::Busy),
+        "{refused}"
+    );
+    let made = cofre_server::backup::schedule::run(&s.state, "admin", None)
+        .await
+        .expect("the backup of the PostgreSQL installation");
+    drop(claim);
+    let mut free = false;
+    for _ in 0..50 {
+        if let Ok(c) = b.state.backups.try_start(&b.state.store).await {
+            drop(c);
+            free = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(free, "the lease is given back after the run");
+    assert_eq!(made.manifest.counts.items, 3);
+    assert_eq!(made.manifest.counts.users, 1);
+    b.stop().await;
+    s.stop().await;
+
+    // It restores into an SQLite installation that serves every item byte for byte.
+    let restored = work.path().join("restored");
+    restore(
+        Archive::open(&made.path).unwrap(),
+        &backup_key,
+        &restored,
+        false,
+        quiet(),
+    )
+    .await
+    .unwrap();
+    let s2 = launch(test_config(restored)).await;
+    assert!(s2.state.config.database_url.is_none());
+    let alice2 = login(&s2, "alice").await;
+    for (id, body) in ids.iter().zip(&bodies) {
+        assert_eq!(&fetch(&s2, &alice2, id).await, body);
+    }
+    assert!(matches!(
+        cofre_server::audit::verify(&s2.state.store).await.unwrap(),
+        cofre_server::audit::Verdict::Intact { .. }
+    ));
+    s2.stop().await;
+}

@@ -285,9 +285,10 @@ async fn a_filled_sqlite_store_moves_to_postgresql_and_serves_the_same_data() {
     let src = Store::open_sqlite(&config.database_path()).await.unwrap();
     let ids = src.committed_item_ids().await.unwrap();
     src.close().await;
-    let copied = cofre_server::blobs::copy::copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|_| {})
-        .await
-        .unwrap();
+    let copied =
+        cofre_server::blobs::copy::copy_blobs(&src_blobs, dst_blobs.as_ref(), &ids, &|_| {})
+            .await
+            .unwrap();
     assert_eq!(copied.blobs, 4);
     let fresh = tempfile::tempdir().unwrap();
     let mut scaled = config.clone();

@@ -4,8 +4,9 @@
 //! writes through both lose nothing and keep one audit chain, only one runs a backup at
 //! a time, and a server given other keys refuses to start.
 //!
-//! Built into both test binaries: on SQLite the two servers share one database file
-//! (as two processes on one host would), on PostgreSQL one database.
+//! Built into both test binaries: on PostgreSQL the two servers share the database, an
+//! S3 bucket (moto on loopback) and the key folder, and no disk besides; on SQLite they
+//! share the database file (as two processes on one host would) and the bucket.
 
 use cofre_api::ErrorCode;
 use cofre_client::client::{LoggedIn, SecondFactor};
@@ -13,17 +14,68 @@ use cofre_client::vault::{NewItem, Source};
 use cofre_core::secret::Password;
 use cofre_core::vault::ItemKind;
 use cofre_server::ServerConfig;
+use cofre_server::blobs::BlobLocation;
 
 use crate::support::*;
 
-/// A second server sharing `a`'s database, key folder and blobs.
-async fn replica_of(a: &TestServer, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    let database = a.state.config.database_url.clone();
-    start_in(a.data.clone(), move |c| {
-        c.database_url = database;
+/// Two servers acting as one: `a` and its replica `b`, sharing the database, the key
+/// folder and the blobs, which are in S3 (a fresh bucket on the loopback moto server)
+/// unless S3 tests are skipped on this machine (never under `CI=true`). On PostgreSQL
+/// `b` has a data directory of its own, so the two share no disk at all; on SQLite they
+/// share the data directory that holds the database file.
+/// Bind it whole (`let Pair { _moto, _b_dir, a, b } = …`), in that order, so that `b`
+/// stops first and the S3 server last.
+struct Pair {
+    a: TestServer,
+    b: TestServer,
+    _b_dir: tempfile::TempDir,
+    _moto: Option<std::sync::Arc<crate::moto::Moto>>,
+}
+
+async fn pair(tweak: impl Fn(&mut ServerConfig) + Clone + Send + 'static) -> Pair {
+    let moto = crate::moto::moto();
+    let blobs = match &moto {
+        Some(m) => BlobLocation::S3(m.bucket("replicas").await),
+        None => BlobLocation::DataDir,
+    };
+    let (blobs_a, tweak_a) = (blobs.clone(), tweak.clone());
+    let a = start(move |c| {
+        c.blobs = blobs_a;
+        tweak_a(c);
+    })
+    .await;
+    let (b, b_dir) = replica_of(&a, tweak).await;
+    Pair {
+        a,
+        b,
+        _b_dir: b_dir,
+        _moto: moto,
+    }
+}
+
+/// A second server on `a`'s database, key folder and blob store (see [`Pair`]).
+async fn replica_of(
+    a: &TestServer,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = (*a.state.config).clone();
+    let data = if shared.database_url.is_some() {
+        dir.path().join("data")
+    } else {
+        a.data.clone()
+    };
+    let b = start_in(data, move |c| {
+        c.database_url = shared.database_url.clone();
+        c.keys_dir = Some(shared.keys_path());
+        c.blobs = match &shared.blobs {
+            BlobLocation::DataDir => BlobLocation::Folder(shared.blobs_path()),
+            other => other.clone(),
+        };
         tweak(c);
     })
-    .await
+    .await;
+    (b, dir)
 }
 
 fn note(name: &str) -> NewItem {
@@ -64,8 +116,12 @@ async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_from_one_server_works_on_the_other() {
-    let a = start(|_| {}).await;
-    let b = replica_of(&a, |_| {}).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(|_| {}).await;
     register(&a, "alice").await;
     let alice = login(&b, "alice").await;
     // Logged in on b, served by a, and the other way round.
@@ -84,13 +140,16 @@ async fn a_session_from_one_server_works_on_the_other() {
     // A refresh on one server, the new tokens on the other.
     let t = a.client.refresh(&alice.tokens.refresh_token).await.unwrap();
     b.client.whoami(&t.access_token).await.unwrap();
-    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_reuse_seen_by_one_server_revokes_the_session_on_both() {
-    let a = start(|_| {}).await;
-    let b = replica_of(&a, |_| {}).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(|_| {}).await;
     register(&a, "alice").await;
     let t1 = login(&a, "alice").await.tokens;
     // Rotated on b; then the old token is replayed on a.
@@ -104,7 +163,6 @@ async fn refresh_reuse_seen_by_one_server_revokes_the_session_on_both() {
         let e = s.client.refresh(&t2.refresh_token).await.err().unwrap();
         assert_eq!(api_code(&e), ErrorCode::InvalidRefreshToken);
     }
-    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,8 +171,12 @@ async fn failed_logins_spread_across_servers_lock_at_the_configured_count() {
         c.account_free_failures = 4;
         c.lockout_base_secs = 60;
     };
-    let a = start(tweak).await;
-    let b = replica_of(&a, tweak).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(tweak).await;
     register(&a, "alice").await;
     let wrong = Password::new("definitely not the password");
     // Four failures, alternating servers: each saw only two.
@@ -137,15 +199,18 @@ async fn failed_logins_spread_across_servers_lock_at_the_configured_count() {
             .unwrap();
         assert_eq!(api_code(&e), ErrorCode::TooManyRequests);
     }
-    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_through_both_lose_nothing_and_keep_one_audit_chain() {
     // The failed logins below all come from loopback: keep that address unlocked.
     let tweak = |c: &mut ServerConfig| c.address_free_failures = 1000;
-    let a = start(tweak).await;
-    let b = replica_of(&a, tweak).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(tweak).await;
     register(&a, "alice").await;
     register(&b, "bob").await;
     let alice = std::sync::Arc::new(login(&a, "alice").await);
@@ -222,13 +287,16 @@ async fn concurrent_writes_through_both_lose_nothing_and_keep_one_audit_chain() 
         cofre_server::audit::verify(&b.state.store).await.unwrap(),
         cofre_server::audit::Verdict::Intact { .. }
     ));
-    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_has_one_holder_across_servers() {
-    let a = start(|_| {}).await;
-    let b = replica_of(&a, |_| {}).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(|_| {}).await;
     let (sa, sb) = (&a.state.store, &b.state.store);
     let now = cofre_server::clock::now();
     assert!(
@@ -286,7 +354,6 @@ async fn a_lease_has_one_holder_across_servers() {
         wins += usize::from(x.unwrap()) + usize::from(y.unwrap());
     }
     assert_eq!(wins, 20);
-    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,7 +374,7 @@ async fn a_server_with_other_keys_refuses_to_start_on_the_database() {
     );
     assert!(e.to_string().contains("same key folder"), "{e}");
     // The right folder, given explicitly, is accepted.
-    let b = replica_of(&a, |c| c.keys_dir = Some(a.data.join("keys"))).await;
+    let (b, _b_dir) = replica_of(&a, |c| c.keys_dir = Some(a.data.join("keys"))).await;
     b.client.policy().await.unwrap();
     b.stop().await;
 }
@@ -315,7 +382,7 @@ async fn a_server_with_other_keys_refuses_to_start_on_the_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_signing_key_on_one_server_is_accepted_by_the_other() {
     let a = start(|_| {}).await;
-    let b = replica_of(&a, |_| {}).await;
+    let (b, _b_dir) = replica_of(&a, |_| {}).await;
     register(&a, "alice").await;
     // Rotate in the shared key folder and restart a: it signs with the new key, which
     // b has never loaded.
@@ -348,8 +415,12 @@ async fn a_new_signing_key_on_one_server_is_accepted_by_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_writer_per_upload_across_servers() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let a = start(|_| {}).await;
-    let b = replica_of(&a, |_| {}).await;
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(|_| {}).await;
     register(&a, "alice").await;
     let alice = login(&a, "alice").await;
     let tok = alice.tokens.access_token.expose().to_owned();
@@ -400,5 +471,4 @@ async fn one_writer_per_upload_across_servers() {
     drop(slow);
     let (st, body) = put_b(vec![9u8; 1024]).await;
     assert_eq!(st, 200, "{body}");
-    b.stop().await;
 }
