@@ -309,6 +309,9 @@ pub struct CleanupArgs {
     /// Where the server keeps item bodies (the same as for `cofre server`).
     #[command(flatten)]
     pub blobs: BlobArgs,
+    /// The database and key folder, as for `cofre server`.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where the server keeps item bodies.
@@ -342,6 +345,22 @@ pub struct CreateAdminArgs {
     /// Data directory.
     #[arg(long = "data", env = "COFRE_DATA", default_value = "./cofre-data")]
     pub data: PathBuf,
+    /// The database and key folder, as for `cofre server`.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The database and key folder a maintenance task works on (the same settings as the
+/// server's, so that a task run where the server runs acts on the server's data).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The PostgreSQL database (`postgres://…`) instead of the data directory's SQLite
+    /// file.
+    #[arg(long = "database", env = "COFRE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// The server's key folder (default: `keys` in the data directory).
+    #[arg(long, env = "COFRE_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 /// `cofre server audit ...`.

@@ -354,5 +354,37 @@ fn migrate_a_filled_sqlite_installation_to_postgresql() {
     );
     let audit = alice.ok(&["admin", "audit"]);
     assert!(audit.contains("mfa.enable"), "{audit}");
+
+    // Maintenance tasks follow --database too: an admin made now exists on PostgreSQL
+    // (and not in the old SQLite file, which is left as it was).
+    let out = local(&[
+        "server",
+        "create-admin",
+        "root",
+        "--password-file",
+        &pw,
+        "--data",
+        data_s,
+        "--database",
+        &url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = cli(&server, dir.path(), "root");
+    root.ok(&["login", "root", "--password-file", &pw]);
+    let out = local(&["server", "cleanup", "--data", data_s, "--database", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stop(server);
+    assert_eq!(
+        hash_tree(&data).get(Path::new("cofre.db")),
+        tree.get(Path::new("cofre.db")),
+        "the old SQLite file is untouched"
+    );
 }

@@ -81,11 +81,13 @@ pub fn run(cmd: ServerCommand) -> anyhow::Result<()> {
 
 /// `cofre server cleanup`: one cleanup pass on a data directory.
 async fn cleanup(a: CleanupArgs) -> anyhow::Result<()> {
-    if !a.data.join("cofre.db").exists() {
+    if a.store.database.is_none() && !a.data.join("cofre.db").exists() {
         bail!("no database in {}", a.data.display());
     }
     let mut config = ServerConfig::new(a.data.clone(), "127.0.0.1:0".parse()?);
     config.blobs = blob_location(&a.blobs)?;
+    config.database_url.clone_from(&a.store.database);
+    config.keys_dir.clone_from(&a.store.keys_dir);
     let expiry = config.upload_expiry_secs;
     let (state, _) = cofre_server::app::open(config).await?;
     // An upload expires `expiry` seconds after it starts, and the pass removes those
@@ -251,10 +253,12 @@ async fn shutdown_signal() {
 /// `cofre server create-admin`: makes the account's keys here (as `cofre register`
 /// would) and stores the account with the admin role.
 async fn create_admin(a: CreateAdminArgs) -> anyhow::Result<()> {
-    let config = ServerConfig::new(
+    let mut config = ServerConfig::new(
         a.data.clone(),
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
     );
+    config.database_url.clone_from(&a.store.database);
+    config.keys_dir.clone_from(&a.store.keys_dir);
     let password = crate::prompt::password(a.password_file.as_deref(), "New password", true)?;
     let policy = cofre_client::api::auth::Policy {
         password_min_length: config.password_min_length,
