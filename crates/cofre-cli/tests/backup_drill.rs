@@ -8,21 +8,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cofre_client::core::totp::TotpSecret;
-use support::{Cli, FAST, write};
-
-fn cli<'a>(server: &support::Server, dir: &'a Path, name: &str) -> Cli<'a> {
-    Cli {
-        server: format!("http://127.0.0.1:{}", server.port),
-        config: Box::leak(dir.join(name).into_boxed_path()),
-        socket: dir.join(format!("run-{name}")).join("agent.sock"),
-    }
-}
+use support::{Cli, FAST, cli, contents, enable_mfa, random_file, totp_code as code, write};
 
 /// `cofre` with only these arguments (the backup commands take no server).
 fn local(args: &[&str]) -> std::process::Output {
@@ -52,61 +41,6 @@ fn local_fails(args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
-fn code(secret: &TotpSecret, offset_steps: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    secret
-        .code_at((i64::try_from(now).unwrap() + offset_steps * 30) as u64)
-        .unwrap()
-}
-
-/// Turns MFA on for the logged-in account; returns its secret.
-fn enable_mfa(c: &Cli<'_>) -> TotpSecret {
-    let out = c.ok(&["mfa", "enable"]);
-    let b32 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("or enter this key by hand: "))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let secret =
-        TotpSecret::from_bytes(&data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap())
-            .unwrap();
-    c.ok(&["mfa", "confirm", "--code", &code(&secret, -1)]);
-    secret
-}
-
-/// Every item the account can read (its own and shared with it): id -> bytes.
-fn contents(c: &Cli<'_>, tmp: &Path) -> BTreeMap<String, Vec<u8>> {
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&c.ok(&["ls", "--json"])).unwrap();
-    let mut out = BTreeMap::new();
-    for r in rows {
-        assert!(r.get("error").is_none(), "item does not open: {r}");
-        let id = r["id"].as_str().unwrap().to_owned();
-        let path = tmp.join(format!("get-{id}"));
-        let _ = std::fs::remove_file(&path);
-        c.ok(&["get", &id, "-o", path.to_str().unwrap()]);
-        out.insert(id, std::fs::read(&path).unwrap());
-        std::fs::remove_file(&path).unwrap();
-    }
-    out
-}
-
-fn random_file(path: &Path, len: usize) {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut buf = Vec::with_capacity(len);
-    while buf.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        buf.extend_from_slice(&state.to_le_bytes());
-    }
-    buf.truncate(len);
-    std::fs::write(path, buf).unwrap();
-}
-
 #[test]
 fn fill_back_up_under_writes_wipe_restore_and_everything_is_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,7 +65,7 @@ fn fill_back_up_under_writes_wipe_restore_and_everything_is_back() {
     std::fs::write(&empty, b"").unwrap();
     alice.ok(&["put", empty.to_str().unwrap()]);
     let big = dir.path().join("big.bin");
-    random_file(&big, (64 << 20) + 12_345);
+    random_file(&big, (64 << 20) + 12_345, 0x9e37_79b9_7f4a_7c15);
     alice.ok(&["put", big.to_str().unwrap()]);
     let small = dir.path().join("report.txt");
     std::fs::write(&small, b"quarterly numbers\n").unwrap();

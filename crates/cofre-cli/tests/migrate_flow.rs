@@ -16,19 +16,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cofre_client::core::totp::TotpSecret;
 use sqlx::Connection as _;
-use support::{Cli, FAST, write};
+use support::{FAST, cli, contents, enable_mfa, random_file, totp_code as code, write};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn cli<'a>(server: &support::Server, dir: &'a Path, name: &str) -> Cli<'a> {
-    Cli {
-        server: format!("http://127.0.0.1:{}", server.port),
-        config: Box::leak(dir.join(name).into_boxed_path()),
-        socket: dir.join(format!("run-{name}")).join("agent.sock"),
-    }
-}
 
 fn local(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_cofre"))
@@ -37,47 +28,6 @@ fn local(args: &[&str]) -> std::process::Output {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap()
-}
-
-fn code(secret: &TotpSecret, offset_steps: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    secret
-        .code_at((i64::try_from(now).unwrap() + offset_steps * 30) as u64)
-        .unwrap()
-}
-
-fn enable_mfa(c: &Cli<'_>) -> TotpSecret {
-    let out = c.ok(&["mfa", "enable"]);
-    let b32 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("or enter this key by hand: "))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let secret =
-        TotpSecret::from_bytes(&data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap())
-            .unwrap();
-    c.ok(&["mfa", "confirm", "--code", &code(&secret, -1)]);
-    secret
-}
-
-/// Every item the account can read: id -> bytes.
-fn contents(c: &Cli<'_>, tmp: &Path) -> BTreeMap<String, Vec<u8>> {
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&c.ok(&["ls", "--json"])).unwrap();
-    let mut out = BTreeMap::new();
-    for r in rows {
-        assert!(r.get("error").is_none(), "item does not open: {r}");
-        let id = r["id"].as_str().unwrap().to_owned();
-        let path = tmp.join(format!("get-{id}"));
-        let _ = std::fs::remove_file(&path);
-        c.ok(&["get", &id, "-o", path.to_str().unwrap()]);
-        out.insert(id, std::fs::read(&path).unwrap());
-        std::fs::remove_file(&path).unwrap();
-    }
-    out
 }
 
 /// Every file under `root` (relative path -> SHA-256 of its bytes).
@@ -157,19 +107,6 @@ impl Drop for DropDb<'_> {
     }
 }
 
-fn random_file(path: &Path, len: usize) {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut buf = Vec::with_capacity(len);
-    while buf.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        buf.extend_from_slice(&state.to_le_bytes());
-    }
-    buf.truncate(len);
-    std::fs::write(path, buf).unwrap();
-}
-
 #[test]
 fn migrate_a_filled_sqlite_installation_to_postgresql() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -208,7 +145,7 @@ fn migrate_a_filled_sqlite_installation_to_postgresql() {
     std::fs::write(&empty, b"").unwrap();
     alice.ok(&["put", empty.to_str().unwrap()]);
     let big = dir.path().join("big.bin");
-    random_file(&big, (5 << 20) + 4321);
+    random_file(&big, (5 << 20) + 4321, 0x2545_f491_4f6c_dd1d);
     alice.ok(&["put", big.to_str().unwrap()]);
     let small = dir.path().join("report.txt");
     std::fs::write(&small, b"quarterly numbers\n").unwrap();

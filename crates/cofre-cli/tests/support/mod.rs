@@ -170,3 +170,72 @@ pub fn wait_sampling_rss(mut child: Child) -> (Output, u64) {
     }
     (child.wait_with_output().unwrap(), peak)
 }
+
+/// A client of `server` with its own config folder and agent socket under `dir`.
+pub fn cli<'a>(server: &Server, dir: &'a Path, name: &str) -> Cli<'a> {
+    Cli {
+        server: format!("http://127.0.0.1:{}", server.port),
+        config: Box::leak(dir.join(name).into_boxed_path()),
+        socket: dir.join(format!("run-{name}")).join("agent.sock"),
+    }
+}
+
+/// The TOTP code of `secret` `offset_steps` 30-second steps from now.
+pub fn totp_code(secret: &cofre_client::core::totp::TotpSecret, offset_steps: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    secret
+        .code_at((i64::try_from(now).unwrap() + offset_steps * 30) as u64)
+        .unwrap()
+}
+
+/// Enables TOTP for the logged-in `c` (confirmed with the previous step's code) and
+/// returns the secret.
+pub fn enable_mfa(c: &Cli<'_>) -> cofre_client::core::totp::TotpSecret {
+    let out = c.ok(&["mfa", "enable"]);
+    let b32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("or enter this key by hand: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let secret = cofre_client::core::totp::TotpSecret::from_bytes(
+        &data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    c.ok(&["mfa", "confirm", "--code", &totp_code(&secret, -1)]);
+    secret
+}
+
+/// Every item the account can read (`ls --json`, then `get` each into `tmp`): id ->
+/// bytes.
+pub fn contents(c: &Cli<'_>, tmp: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&c.ok(&["ls", "--json"])).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows {
+        assert!(r.get("error").is_none(), "item does not open: {r}");
+        let id = r["id"].as_str().unwrap().to_owned();
+        let path = tmp.join(format!("get-{id}"));
+        let _ = std::fs::remove_file(&path);
+        c.ok(&["get", &id, "-o", path.to_str().unwrap()]);
+        out.insert(id, std::fs::read(&path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+    }
+    out
+}
+
+/// Writes `len` pseudo-random bytes (xorshift from `seed`) to `path`.
+pub fn random_file(path: &Path, len: usize, seed: u64) {
+    let mut state = seed;
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        buf.extend_from_slice(&state.to_le_bytes());
+    }
+    buf.truncate(len);
+    std::fs::write(path, buf).unwrap();
+}
