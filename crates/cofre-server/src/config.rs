@@ -8,8 +8,9 @@ use cofre_core::keys::KdfParams;
 use crate::blobs::BlobLocation;
 
 /// Every server setting. [`ServerConfig::new`] gives the defaults; the CLI maps each
-/// field to a flag and a `COFRE_*` environment variable.
-#[derive(Clone, Debug)]
+/// field to a flag and a `COFRE_*` environment variable. Its `Debug` output hides any
+/// password in `database_url`.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The data directory (created on first start, mode 0700): database and keys.
     pub data_dir: PathBuf,
@@ -75,6 +76,75 @@ pub struct ServerConfig {
     pub cleanup_every_secs: u64,
     /// Backups made by the server (scheduled or on an admin's request); none: disabled.
     pub backup: Option<BackupConfig>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field, so that a new one is not forgotten silently: destructured.
+        let Self {
+            data_dir: _,
+            database_url: _,
+            keys_dir: _,
+            blobs: _,
+            listen: _,
+            trusted_proxies: _,
+            bcrypt_cost: _,
+            bcrypt_threads: _,
+            open_registration: _,
+            access_ttl_secs: _,
+            session_ttl_secs: _,
+            issuer: _,
+            audience: _,
+            kdf: _,
+            password_min_length: _,
+            password_min_score: _,
+            account_free_failures: _,
+            address_free_failures: _,
+            lockout_base_secs: _,
+            lockout_max_secs: _,
+            max_body_bytes: _,
+            tls: _,
+            quota_bytes: _,
+            max_item_bytes: _,
+            max_part_bytes: _,
+            upload_expiry_secs: _,
+            cleanup_every_secs: _,
+            backup: _,
+        } = self;
+        f.debug_struct("ServerConfig")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redacted_url),
+            )
+            .field("keys_dir", &self.keys_dir)
+            .field("blobs", &self.blobs)
+            .field("listen", &self.listen)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("bcrypt_threads", &self.bcrypt_threads)
+            .field("open_registration", &self.open_registration)
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("kdf", &self.kdf)
+            .field("password_min_length", &self.password_min_length)
+            .field("password_min_score", &self.password_min_score)
+            .field("account_free_failures", &self.account_free_failures)
+            .field("address_free_failures", &self.address_free_failures)
+            .field("lockout_base_secs", &self.lockout_base_secs)
+            .field("lockout_max_secs", &self.lockout_max_secs)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("tls", &self.tls)
+            .field("quota_bytes", &self.quota_bytes)
+            .field("max_item_bytes", &self.max_item_bytes)
+            .field("max_part_bytes", &self.max_part_bytes)
+            .field("upload_expiry_secs", &self.upload_expiry_secs)
+            .field("cleanup_every_secs", &self.cleanup_every_secs)
+            .field("backup", &self.backup)
+            .finish()
+    }
 }
 
 /// Where the server writes backups, encrypted to which key, how often, how many kept.
@@ -408,5 +478,66 @@ mod tests {
             c.blobs = elsewhere;
             refused(&c, "server backups read the blob folder");
         }
+    }
+}
+
+/// A database URL as it may be shown or logged: any password in it (`user:password@`)
+/// replaced by `***`, and any query string (which may carry one too) by `?…`.
+pub fn redacted_url(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((u, _)) => (u, "?…"),
+        None => (url, ""),
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return format!("{url}{query}");
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (rest, None),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let path = path.map(|p| format!("/{p}")).unwrap_or_default();
+    format!("{scheme}://{authority}{path}{query}")
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        for (url, shown) in [
+            (
+                "postgres://cofre:s3cret@db.example:5432/cofre",
+                "postgres://cofre:***@db.example:5432/cofre",
+            ),
+            (
+                "postgres://postgres@127.0.0.1/x",
+                "postgres://postgres@127.0.0.1/x",
+            ),
+            ("postgres://h", "postgres://h"),
+            ("postgres://u:p@h", "postgres://u:***@h"),
+            (
+                "postgres://u@h/db?password=s3cret&sslmode=require",
+                "postgres://u@h/db?…",
+            ),
+            ("postgres://u:p:q@h/db", "postgres://u:***@h/db"),
+        ] {
+            assert_eq!(redacted_url(url), shown, "{url}");
+            assert!(!redacted_url(url).contains("s3cret"));
+        }
+        let mut c = super::ServerConfig::new("d".into(), "127.0.0.1:0".parse().unwrap());
+        c.database_url = Some("postgres://cofre:s3cret@db/cofre".into());
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("cofre:***@db"),
+            "{shown}"
+        );
     }
 }

@@ -44,25 +44,6 @@ fn blob_target(a: &MigrateArgs) -> anyhow::Result<Option<BlobLocation>> {
     }
 }
 
-/// The URL with any password replaced, for messages.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-    let hidden = if userinfo.contains(':') { ":***" } else { "" };
-    let tail = if rest.contains('/') {
-        format!("/{path}")
-    } else {
-        String::new()
-    };
-    format!("{scheme}://{user}{hidden}@{host}{tail}")
-}
-
 fn bar(template: &str, len: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -105,7 +86,7 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
     if !(a.to.starts_with("postgres://") || a.to.starts_with("postgresql://")) {
         bail!("--to must be a PostgreSQL URL (postgres://USER@HOST:PORT/DB)");
     }
-    let target = redacted(&a.to);
+    let target = cofre_server::config::redacted_url(&a.to);
     let blob_target = blob_target(&a)?;
     if let Some(BlobLocation::Folder(dir)) = &blob_target
         && within(dir, &data)
@@ -283,23 +264,4 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
 
 fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted;
-
-    #[test]
-    fn passwords_are_hidden_in_urls() {
-        assert_eq!(
-            redacted("postgres://cofre:s3cret@db.example:5432/cofre"),
-            "postgres://cofre:***@db.example:5432/cofre"
-        );
-        assert_eq!(
-            redacted("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
-        assert_eq!(redacted("postgres://h"), "postgres://h");
-        assert_eq!(redacted("postgres://u:p@h"), "postgres://u:***@h");
-    }
 }

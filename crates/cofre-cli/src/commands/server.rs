@@ -185,7 +185,11 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
         let c = &state.config;
         tracing::info!(
             data_dir = %c.data_dir.display(),
-            database = %c.database_path().display(),
+            database = %c.database_url.as_deref().map_or_else(
+                || c.database_path().display().to_string(),
+                cofre_server::config::redacted_url
+            ),
+            keys = %c.keys_path().display(),
             blobs = %c.blobs,
             listen = %c.listen,
             scheme = c.scheme(),
