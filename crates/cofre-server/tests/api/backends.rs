@@ -9,43 +9,6 @@ use sqlx::Connection as _;
 
 use crate::support::*;
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A fresh database on the local PostgreSQL server, or why there is none.
-async fn fresh_postgres() -> Result<(String, String), String> {
-    sqlx::any::install_default_drivers();
-    let mut admin = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        sqlx::AnyConnection::connect(ADMIN_URL),
-    )
-    .await
-    .map_err(|_| "timed out".to_owned())?
-    .map_err(|e| e.to_string())?;
-    let name = format!(
-        "cofre_test_{}",
-        data_encoding::HEXLOWER.encode(&cofre_core::primitives::rand::array::<6>().unwrap())
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .map_err(|e| e.to_string())?;
-    admin.close().await.ok();
-    Ok((
-        name.clone(),
-        format!("postgres://postgres@127.0.0.1:5432/{name}"),
-    ))
-}
-
-async fn drop_postgres(name: &str) {
-    let mut admin = sqlx::AnyConnection::connect(ADMIN_URL).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-}
-
 /// Accounts, sessions, items, sharing, the admin routes and the audit chain through
 /// the API.
 async fn scenario(s: &TestServer) {
@@ -140,8 +103,9 @@ async fn the_same_flow_on_sqlite_and_on_postgresql() {
     scenario(&s).await;
     s.stop().await;
 
-    match fresh_postgres().await {
-        Ok((name, url)) => {
+    match fresh_postgres("cofre_test").await {
+        Ok(fresh) => {
+            let url = fresh.url.clone();
             let u = url.clone();
             let s = start(move |c| c.database_url = Some(u)).await;
             scenario(&s).await;
@@ -166,7 +130,7 @@ async fn the_same_flow_on_sqlite_and_on_postgresql() {
             );
             s.state.store.close().await;
             s.stop().await;
-            drop_postgres(&name).await;
+            drop(fresh);
         }
         Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("PostgreSQL at 127.0.0.1:5432 is required under CI=true: {why}")

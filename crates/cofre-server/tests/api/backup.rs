@@ -8,14 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cofre_api::ErrorCode;
-use cofre_client::client::LoggedIn;
-use cofre_client::vault::{NewItem, Source};
 use cofre_core::backup::BackupKeyFile;
 use cofre_core::backup::archive::{self as format, Header, Manifest, TRAILER_LEN, Trailer};
 use cofre_core::backup::key_file::public_key_to_pem;
 use cofre_core::keys::{KdfParams, PrivateKey};
 use cofre_core::secret::Password;
-use cofre_core::vault::ItemKind;
 use cofre_server::backup::archive::Archive;
 use cofre_server::backup::create::create;
 use cofre_server::backup::restore::{restore, verify_with_key};
@@ -23,8 +20,6 @@ use cofre_server::backup::{BackupError, fingerprint};
 use cofre_server::config::BackupConfig;
 
 use crate::support::*;
-
-fn no_progress(_: u64, _: u64) {}
 
 fn quiet() -> Arc<dyn Fn(u64) + Send + Sync> {
     Arc::new(|_| {})
@@ -34,38 +29,6 @@ fn bytes(len: usize, seed: u32) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(seed) as u8)
         .collect()
-}
-
-async fn put(s: &TestServer, l: &LoggedIn, name: &str, body: Vec<u8>) -> String {
-    s.client
-        .upload(
-            &l.tokens.access_token,
-            &l.keys,
-            NewItem {
-                kind: ItemKind::File,
-                name: name.to_owned(),
-                content_type: "application/octet-stream".into(),
-            },
-            Source::Bytes(body),
-            &no_progress,
-        )
-        .await
-        .unwrap()
-        .id
-}
-
-async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
-    let item = s
-        .client
-        .item(&l.tokens.access_token, &l.keys, id)
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    s.client
-        .download(&l.tokens.access_token, &item, &mut out, &no_progress)
-        .await
-        .unwrap();
-    out
 }
 
 fn fast_kdf() -> KdfParams {

@@ -20,67 +20,16 @@ use sqlx::Connection as _;
 
 use crate::support::*;
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A fresh PostgreSQL database, dropped on drop.
-struct FreshDb {
-    name: String,
-    url: String,
-}
-
-impl Drop for FreshDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = sqlx::AnyConnection::connect(ADMIN_URL).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-            });
-        })
-        .join()
-        .ok();
-    }
-}
-
 /// A fresh database, or `None` (having said why) when these tests do not run here.
 async fn fresh_db(test: &str) -> Option<FreshDb> {
     if env!("CARGO_CRATE_NAME") != "api_postgres" {
         eprintln!("SKIPPED {test}: runs in the api_postgres test binary (needs PostgreSQL)");
         return None;
     }
-    sqlx::any::install_default_drivers();
-    let connected = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        sqlx::AnyConnection::connect(ADMIN_URL),
-    )
-    .await;
-    let mut admin = match connected {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return unavailable(test, &e.to_string()),
-        Err(_) => return unavailable(test, "timed out"),
-    };
-    let name = format!(
-        "cofre_migrate_{}",
-        data_encoding::HEXLOWER.encode(&cofre_core::primitives::rand::array::<6>().unwrap())
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    Some(FreshDb {
-        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        name,
-    })
+    match fresh_postgres("cofre_migrate").await {
+        Ok(db) => Some(db),
+        Err(why) => unavailable(test, &why),
+    }
 }
 
 fn unavailable(test: &str, why: &str) -> Option<FreshDb> {

@@ -9,7 +9,7 @@
 //! share the database file (as two processes on one host would) and the bucket.
 
 use cofre_api::ErrorCode;
-use cofre_client::client::{LoggedIn, SecondFactor};
+use cofre_client::client::SecondFactor;
 use cofre_client::vault::{NewItem, Source};
 use cofre_core::secret::Password;
 use cofre_core::vault::ItemKind;
@@ -84,34 +84,6 @@ fn note(name: &str) -> NewItem {
         name: name.to_owned(),
         content_type: "text/plain".into(),
     }
-}
-
-async fn put(s: &TestServer, l: &LoggedIn, name: &str, bytes: Vec<u8>) -> String {
-    s.client
-        .upload(
-            &l.tokens.access_token,
-            &l.keys,
-            note(name),
-            Source::Bytes(bytes),
-            &|_, _| {},
-        )
-        .await
-        .unwrap()
-        .id
-}
-
-async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
-    let item = s
-        .client
-        .item(&l.tokens.access_token, &l.keys, id)
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    s.client
-        .download(&l.tokens.access_token, &item, &mut out, &|_, _| {})
-        .await
-        .unwrap();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -141,6 +141,52 @@ async fn drop_postgres(url: &str) {
     }
 }
 
+/// A fresh, uniquely named database on the local PostgreSQL server (`<prefix>_<random>`),
+/// dropped on drop.
+pub struct FreshDb {
+    pub url: String,
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(drop_postgres(&url));
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// Creates a [`FreshDb`], or says why there is none (no server, or it timed out).
+pub async fn fresh_postgres(prefix: &str) -> Result<FreshDb, String> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut admin = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sqlx::AnyConnection::connect(PG_ADMIN),
+    )
+    .await
+    .map_err(|_| "timed out".to_owned())?
+    .map_err(|e| e.to_string())?;
+    let name = format!(
+        "{prefix}_{}",
+        data_encoding::HEXLOWER.encode(&cofre_core::primitives::rand::array::<6>().unwrap())
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    admin.close().await.ok();
+    Ok(FreshDb {
+        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+    })
+}
+
 /// Another connection to a server's database, as a second server process would open it.
 pub async fn open_database(config: &ServerConfig) -> cofre_server::store::Store {
     match &config.database_url {
@@ -313,4 +359,38 @@ pub fn code(body: &serde_json::Value) -> &str {
 /// The API error code of a client error.
 pub fn api_code(e: &cofre_client::ClientError) -> cofre_api::ErrorCode {
     e.code().unwrap_or_else(|| panic!("not an API error: {e}"))
+}
+
+/// Uploads `body` as a file named `name` for `l`; returns the item id.
+pub async fn put(s: &TestServer, l: &LoggedIn, name: &str, body: Vec<u8>) -> String {
+    s.client
+        .upload(
+            &l.tokens.access_token,
+            &l.keys,
+            cofre_client::vault::NewItem {
+                kind: cofre_core::vault::ItemKind::File,
+                name: name.to_owned(),
+                content_type: "application/octet-stream".into(),
+            },
+            cofre_client::vault::Source::Bytes(body),
+            &|_, _| {},
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// Downloads item `id` as `l` and returns its plaintext.
+pub async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
+    let item = s
+        .client
+        .item(&l.tokens.access_token, &l.keys, id)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.client
+        .download(&l.tokens.access_token, &item, &mut out, &|_, _| {})
+        .await
+        .unwrap();
+    out
 }
