@@ -235,8 +235,15 @@ pub async fn run(a: MigrateArgs) -> anyhow::Result<()> {
             dir = data.display()
         ),
         Some(BlobLocation::S3(l)) => println!(
-            "  Start the servers on the bucket, with the keys of {dir}/keys:\n    cofre server --database {target} --blobs {l}{endpoint} --keys-dir {dir}/keys",
+            "  Start the servers on the bucket, with the keys of {dir}/keys:\n    cofre server --database {target} --blobs s3://{bucket}{prefix}{endpoint}{allow_http} --keys-dir {dir}/keys",
             dir = data.display(),
+            allow_http = if l.allow_http { " --s3-allow-http" } else { "" },
+            bucket = l.bucket,
+            prefix = if l.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("/{}", l.prefix)
+            },
             endpoint = l
                 .endpoint
                 .as_ref()
