@@ -2,9 +2,11 @@
 //! wrapped key as text. Every query names the owner, so another account's item is
 //! indistinguishable from a missing one.
 
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
+use std::sync::LazyLock;
 
+use sqlx::Row as _;
+
+use super::row::Columns;
 use super::{StoreError, StoreResult, optional};
 
 /// An item row.
@@ -85,21 +87,29 @@ fn to_i64(v: u64) -> StoreResult<i64> {
     })
 }
 
-pub(super) fn from_row(row: &AnyRow) -> StoreResult<ItemRow> {
+pub(super) fn from_row(row: &impl Columns) -> StoreResult<ItemRow> {
     Ok(ItemRow {
-        id: row.try_get("id")?,
-        owner_id: row.try_get("owner_id")?,
-        owner: row.try_get("username")?,
-        committed: row.try_get::<i64, _>("committed")? != 0,
-        size: to_u64(row.try_get("size")?, "item size")?,
-        metadata: row.try_get("metadata")?,
-        wrapped_key: row.try_get("wrapped_key")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        expires_at: row.try_get("expires_at")?,
+        id: row.text("id")?,
+        owner_id: row.text("owner_id")?,
+        owner: row.text("username")?,
+        committed: row.int("committed")? != 0,
+        size: to_u64(row.int("size")?, "item size")?,
+        metadata: row.opt_text("metadata")?,
+        wrapped_key: row.opt_text("wrapped_key")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        expires_at: row.int("expires_at")?,
         signature: None,
     })
 }
+
+/// What [`super::Store::item`] runs (`$1` the item id, `$2` the owner's account id).
+static ITEM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM items i JOIN users u ON u.id = i.owner_id \
+         WHERE i.id = $1 AND i.owner_id = $2"
+    )
+});
 
 impl super::Store {
     /// Bytes an account uses (committed items and uploads in progress) and how many
@@ -166,12 +176,15 @@ impl super::Store {
 
     /// An item of `owner_id` (committed or not).
     pub async fn item(&self, owner_id: &str, id: &str) -> StoreResult<Option<ItemRow>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM items i JOIN users u ON u.id = i.owner_id \
-             WHERE i.id = $1 AND i.owner_id = $2"
-        );
+        if let Some(found) = self.point_read(
+            &ITEM,
+            rusqlite::named_params! { "$1": id, "$2": owner_id },
+            |r| from_row(r),
+        ) {
+            return found;
+        }
         let row = optional(
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query(sqlx::AssertSqlSafe(ITEM.as_str()))
                 .bind(id)
                 .bind(owner_id)
                 .fetch_one(self.pool())

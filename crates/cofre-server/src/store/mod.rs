@@ -12,7 +12,9 @@ pub mod invites;
 pub mod items;
 pub mod leases;
 pub mod mfa;
+mod point_reads;
 pub mod rotation;
+mod row;
 pub mod sessions;
 pub mod settings;
 pub mod shares;
@@ -20,8 +22,10 @@ pub mod throttle;
 pub mod users;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use point_reads::PointReadStats;
 use sqlx::Executor as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row as _};
@@ -33,6 +37,9 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// SQLite reported an error on the point-read path (see `point_reads`).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// A stored value could not be read back (corrupt or from a newer version).
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt {
@@ -152,19 +159,36 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// On SQLite, the inline path for the hot point reads.
+    point_reads: Option<Arc<point_reads::PointReads>>,
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path`: WAL journal, foreign
-    /// keys enforced on every connection, a 5-second busy timeout, migrations applied.
+    /// keys enforced on every connection, a 5-second busy timeout, migrations applied,
+    /// and the hot point reads served inline (see `point_reads`).
     pub async fn open_sqlite(path: &Path) -> StoreResult<Self> {
-        let store = Self::connect_sqlite(path, "rwc").await?;
+        let mut store = Self::connect_sqlite(path, "rwc").await?;
         // The journal mode is stored in the file: once is enough.
         sqlx::query("PRAGMA journal_mode = WAL")
             .fetch_optional(&store.pool)
             .await?;
         store.migrate(SQLITE_AUDIT_TRIGGERS).await?;
+        store.point_reads = Some(Arc::new(point_reads::PointReads::open(path)?));
         Ok(store)
+    }
+
+    /// The same store with every read through the sqlx pool (tests compare the two
+    /// paths with it).
+    pub fn without_point_reads(mut self) -> Self {
+        self.point_reads = None;
+        self
+    }
+
+    /// What the inline point-read path has done (`None` without one: PostgreSQL, or
+    /// turned off), for tests and diagnostics.
+    pub fn point_read_stats(&self) -> Option<PointReadStats> {
+        self.point_reads.as_ref().map(|r| r.stats())
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://…`) with a pool of
@@ -188,6 +212,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            point_reads: None,
         })
     }
 
@@ -239,6 +264,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            point_reads: None,
         })
     }
 
@@ -250,6 +276,18 @@ impl Store {
     /// The pool, for the table modules.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Runs a point read inline when this store has the path for it; `None` when it has
+    /// not, or the read went unanswered there: then the caller runs `sql` through the
+    /// pool. `sql` is the same text for both paths.
+    pub(crate) fn point_read<T>(
+        &self,
+        sql: &str,
+        params: point_reads::Params<'_>,
+        decode: impl FnOnce(&rusqlite::Row<'_>) -> StoreResult<T>,
+    ) -> Option<StoreResult<Option<T>>> {
+        self.point_reads.as_ref()?.query_one(sql, params, decode)
     }
 
     /// Whether the database answers (the readiness probe).

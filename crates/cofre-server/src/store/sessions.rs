@@ -4,6 +4,7 @@
 use cofre_api::Role;
 use sqlx::Row as _;
 
+use super::row::Columns;
 use super::settings::MFA_REQUIRED;
 use super::{Store, StoreError, StoreResult, optional};
 
@@ -57,54 +58,61 @@ pub struct SessionAuth {
     pub mfa_required: bool,
 }
 
+/// What [`Store::session_auth`] runs (`$1` the session id, `$2` the policy's key).
+const SESSION_AUTH: &str = "SELECT s.id, s.user_id, s.expires_at, s.revoked_at, \
+        u.username, u.role, u.locked, \
+        COALESCE(t.enabled, 0) AS mfa_enabled, \
+        (SELECT value FROM settings WHERE key = $2) AS mfa_required \
+     FROM sessions s \
+     JOIN users u ON u.id = s.user_id \
+     LEFT JOIN mfa_totp t ON t.user_id = s.user_id \
+     WHERE s.id = $1";
+
+fn session_auth_from(r: &impl Columns) -> StoreResult<SessionAuth> {
+    let role = r.text("role")?;
+    let user_id = r.text("user_id")?;
+    Ok(SessionAuth {
+        user: SessionUser {
+            id: user_id.clone(),
+            username: r.text("username")?,
+            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+                what: "role",
+                reason: role.clone(),
+            })?,
+            locked: r.int("locked")? != 0,
+        },
+        session: Session {
+            id: r.text("id")?,
+            user_id,
+            expires_at: r.int("expires_at")?,
+            revoked_at: r.opt_int("revoked_at")?,
+        },
+        mfa_enabled: r.int("mfa_enabled")? != 0,
+        mfa_required: super::settings::is_true(r.opt_text("mfa_required")?.as_deref()),
+    })
+}
+
 impl Store {
     /// A session with its account, the account's TOTP state and the MFA policy, in
     /// one round trip (what every authenticated request reads). `None` when there is
     /// no such session (or its account is gone). Nothing here is cached: each call
     /// reads the database as it is now.
     pub async fn session_auth(&self, id: &str) -> StoreResult<Option<SessionAuth>> {
+        if let Some(found) = self.point_read(
+            SESSION_AUTH,
+            rusqlite::named_params! { "$1": id, "$2": MFA_REQUIRED },
+            |r| session_auth_from(r),
+        ) {
+            return found;
+        }
         let row = optional(
-            sqlx::query(
-                "SELECT s.id, s.user_id, s.expires_at, s.revoked_at, \
-                        u.username, u.role, u.locked, \
-                        COALESCE(t.enabled, 0) AS mfa_enabled, \
-                        (SELECT value FROM settings WHERE key = $2) AS mfa_required \
-                 FROM sessions s \
-                 JOIN users u ON u.id = s.user_id \
-                 LEFT JOIN mfa_totp t ON t.user_id = s.user_id \
-                 WHERE s.id = $1",
-            )
-            .bind(id)
-            .bind(MFA_REQUIRED)
-            .fetch_one(self.pool())
-            .await,
+            sqlx::query(SESSION_AUTH)
+                .bind(id)
+                .bind(MFA_REQUIRED)
+                .fetch_one(self.pool())
+                .await,
         )?;
-        let Some(r) = row else {
-            return Ok(None);
-        };
-        let role: String = r.try_get("role")?;
-        let user_id: String = r.try_get("user_id")?;
-        Ok(Some(SessionAuth {
-            user: SessionUser {
-                id: user_id.clone(),
-                username: r.try_get("username")?,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
-                    what: "role",
-                    reason: role.clone(),
-                })?,
-                locked: r.try_get::<i64, _>("locked")? != 0,
-            },
-            session: Session {
-                id: r.try_get("id")?,
-                user_id,
-                expires_at: r.try_get("expires_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-            },
-            mfa_enabled: r.try_get::<i64, _>("mfa_enabled")? != 0,
-            mfa_required: super::settings::is_true(
-                r.try_get::<Option<String>, _>("mfa_required")?.as_deref(),
-            ),
-        }))
+        row.as_ref().map(session_auth_from).transpose()
     }
 
     /// Creates a session with its first refresh token.

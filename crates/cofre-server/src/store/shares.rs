@@ -2,9 +2,12 @@
 //! them and the owner's signature. Reads through a share return the recipient's
 //! wrapped key; only the owner changes an item or its shares.
 
+use std::sync::LazyLock;
+
 use sqlx::Row as _;
 
 use super::items::{COLUMNS, ItemRow, from_row};
+use super::row::Columns;
 use super::{StoreError, StoreResult, is_unique_violation, optional};
 
 /// A share as listed for its owner.
@@ -35,11 +38,21 @@ fn shared_columns() -> String {
     COLUMNS.replace("i.wrapped_key", "s.wrapped_key AS wrapped_key") + ", s.signature AS signature"
 }
 
-fn shared_from_row(row: &sqlx::any::AnyRow) -> StoreResult<ItemRow> {
+fn shared_from_row(row: &impl Columns) -> StoreResult<ItemRow> {
     let mut item = from_row(row)?;
-    item.signature = Some(row.try_get("signature")?);
+    item.signature = Some(row.text("signature")?);
     Ok(item)
 }
+
+/// What [`super::Store::shared_item`] runs (`$1` the item id, `$2` the recipient's id).
+static SHARED_ITEM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM item_shares s JOIN items i ON i.id = s.item_id \
+         JOIN users u ON u.id = i.owner_id \
+         WHERE s.item_id = $1 AND s.recipient_id = $2 AND i.committed = 1",
+        shared_columns()
+    )
+});
 
 impl super::Store {
     /// Adds the share of an item with an account, or replaces its key and signature.
@@ -106,14 +119,15 @@ impl super::Store {
 
     /// A committed item shared with `recipient_id`, with the recipient's wrapped key.
     pub async fn shared_item(&self, recipient_id: &str, id: &str) -> StoreResult<Option<ItemRow>> {
-        let sql = format!(
-            "SELECT {} FROM item_shares s JOIN items i ON i.id = s.item_id \
-             JOIN users u ON u.id = i.owner_id \
-             WHERE s.item_id = $1 AND s.recipient_id = $2 AND i.committed = 1",
-            shared_columns()
-        );
+        if let Some(found) = self.point_read(
+            &SHARED_ITEM,
+            rusqlite::named_params! { "$1": id, "$2": recipient_id },
+            |r| shared_from_row(r),
+        ) {
+            return found;
+        }
         let row = optional(
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query(sqlx::AssertSqlSafe(SHARED_ITEM.as_str()))
                 .bind(id)
                 .bind(recipient_id)
                 .fetch_one(self.pool())

@@ -17,6 +17,7 @@ mod bad_input;
 mod mfa;
 mod migrate;
 mod openapi;
+mod point_reads;
 mod replicas;
 mod rotation;
 mod s3;

@@ -121,5 +121,10 @@ async fn changes_made_elsewhere_apply_to_the_next_request() {
         check(&s, "/account/keys", &t).await,
         err(401, "unauthorized")
     );
+    // On SQLite every check above was an inline point read (store/point_reads.rs),
+    // through connections of their own: none was handed to the pool.
+    if let Some(stats) = s.state.store.point_read_stats() {
+        assert!(stats.served >= 20 && stats.fell_back == 0, "{stats:?}");
+    }
     other.close().await;
 }
