@@ -5,7 +5,8 @@
 //! back; for a primary-key lookup those two thread hand-offs cost several times the
 //! lookup itself. Here the lookup runs where the request already is. It never waits:
 //! the connections have no busy timeout, so a read that would have to wait for a lock
-//! (rare in WAL mode: an exclusive checkpoint, a recovery) gives up at once and the
+//! (rare in WAL mode: a recovery after a crash, or another process holding the file in
+//! exclusive locking mode) gives up at once and the
 //! caller runs the same query through sqlx, whose worker thread may wait. The same
 //! applies to any other SQLite error here: the sqlx path gives the authoritative answer.
 //!
