@@ -157,10 +157,12 @@ pub enum Backend {
 /// The database behind the server.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// On SQLite, the inline path for the hot point reads. Declared first so that it is
+    /// dropped first: read-only connections must not be the last ones to the file (see
+    /// [`Store::close`]).
+    point_reads: Option<Arc<point_reads::PointReads>>,
     pool: AnyPool,
     backend: Backend,
-    /// On SQLite, the inline path for the hot point reads.
-    point_reads: Option<Arc<point_reads::PointReads>>,
 }
 
 impl Store {
@@ -381,6 +383,11 @@ impl Store {
 
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
+        // The read-only point-read connections first: the pool's last connection then
+        // checkpoints the write-ahead log and removes it.
+        if let Some(reads) = &self.point_reads {
+            reads.close();
+        }
         self.pool.close().await;
     }
 }

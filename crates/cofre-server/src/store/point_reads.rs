@@ -21,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rusqlite::{Connection, OpenFlags, ToSql};
 
@@ -54,6 +54,7 @@ pub(crate) struct PointReads {
     max_idle: usize,
     served: AtomicU64,
     fallbacks: AtomicU64,
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for PointReads {
@@ -77,6 +78,7 @@ impl PointReads {
                 .map_or(MIN_IDLE, |n| n.get().max(MIN_IDLE)),
             served: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -89,6 +91,9 @@ impl PointReads {
         params: Params<'_>,
         decode: impl FnOnce(&rusqlite::Row<'_>) -> StoreResult<T>,
     ) -> Option<StoreResult<Option<T>>> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
         let conn = match self.take() {
             Ok(conn) => conn,
             Err(e) => return self.fell_back(&e),
@@ -117,6 +122,17 @@ impl PointReads {
         }
     }
 
+    /// Closes every connection and answers nothing more (the caller's pool decides what
+    /// a closed store says). Done before the sqlx pool closes, so that the last
+    /// connection to the file is a read-write one, which checkpoints the write-ahead log
+    /// and removes it; a read-only connection closing last would leave it behind.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
     fn take(&self) -> rusqlite::Result<Connection> {
         let idle = self.idle.lock().map(|mut idle| idle.pop());
         match idle {
@@ -128,6 +144,7 @@ impl PointReads {
     fn give_back(&self, conn: Connection) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.max_idle
+            && !self.closed.load(Ordering::Acquire)
         {
             idle.push(conn);
         }
@@ -245,6 +262,17 @@ mod tests {
         let gone = path.with_file_name("missing.sqlite");
         assert!(PointReads::open(&gone).is_err());
         assert!(!gone.exists());
+    }
+
+    #[test]
+    fn closed_reads_nothing_and_keeps_no_connection() {
+        let (_dir, path) = database();
+        let reads = PointReads::open(&path).unwrap();
+        assert!(read(&reads, "a").is_some());
+        reads.close();
+        assert!(reads.idle.lock().unwrap().is_empty());
+        assert!(read(&reads, "a").is_none());
+        assert!(reads.idle.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -106,4 +106,15 @@ async fn point_reads_answer_as_the_pool_does() {
     // And the server's own store answered its requests inline too.
     let server = s.state.store.point_read_stats().unwrap();
     assert!(server.served > 0 && server.fell_back == 0, "{server:?}");
+
+    // A clean stop leaves no write-ahead log behind: the read-only connections close
+    // before the pool's last one, which checkpoints the log and removes it.
+    store.close().await;
+    pool.close().await;
+    let db = s.state.config.database_path();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    assert!(wal.exists());
+    let _dir = s.stop().await;
+    assert!(db.exists());
+    assert!(!wal.exists(), "the write-ahead log outlived the server");
 }
