@@ -68,6 +68,10 @@ pub struct LoginRequest {
     /// Or one of the account's one-time MFA recovery codes.
     #[serde(default)]
     pub mfa_recovery_code: Option<SecretString>,
+    /// The device token an earlier login of this account returned: the attempt then
+    /// spends from that device's own guessing budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<SecretString>,
 }
 
 /// A new session (login) or its next tokens (refresh).
@@ -96,6 +100,10 @@ pub struct LoginResponse {
     /// The account's keys (ciphertext and public keys), to unlock on the client.
     #[schema(value_type = Object)]
     pub keys: AccountKeys,
+    /// A device token for this account (the one presented, if it was valid): keep it
+    /// secret and present it on later logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<SecretString>,
 }
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`.

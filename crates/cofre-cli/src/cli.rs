@@ -452,18 +452,19 @@ pub struct ServerArgs {
     /// Token issuer (`iss`).
     #[arg(long, env = "COFRE_ISSUER", default_value = "cofre")]
     pub issuer: String,
-    /// Failed logins per account before lockouts start.
+    /// Guessing budget per account from unknown devices (and per device token):
+    /// failed logins allowed at once.
     #[arg(long, env = "COFRE_ACCOUNT_FREE_FAILURES", default_value_t = 5)]
     pub account_free_failures: i64,
-    /// Failed logins per client address before lockouts start.
+    /// Guessing budget per client address: failed attempts allowed at once.
     #[arg(long, env = "COFRE_ADDRESS_FREE_FAILURES", default_value_t = 20)]
     pub address_free_failures: i64,
-    /// First lockout, in seconds (doubles with each further failure).
-    #[arg(long, env = "COFRE_LOCKOUT_BASE", default_value_t = 30)]
-    pub lockout_base: i64,
-    /// Longest lockout, in seconds.
-    #[arg(long, env = "COFRE_LOCKOUT_MAX", default_value_t = 3600)]
-    pub lockout_max: i64,
+    /// Seconds for one attempt of an account's budget to come back.
+    #[arg(long, env = "COFRE_ACCOUNT_REFILL", default_value_t = 300)]
+    pub account_refill: i64,
+    /// Seconds for one attempt of an address's budget to come back.
+    #[arg(long, env = "COFRE_ADDRESS_REFILL", default_value_t = 60)]
+    pub address_refill: i64,
     /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "COFRE_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,

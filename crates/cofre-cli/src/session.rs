@@ -1,10 +1,13 @@
 //! The client's state: which server and user (a config file, owner-only, written
-//! atomically), and the session, which only the local agent holds, in memory. Never the
-//! password, a token or an unwrapped key on disk.
+//! atomically), the device tokens servers gave this machine (owner-only, never
+//! printed), and the session, which only the local agent holds, in memory. Never the
+//! password, a session token or an unwrapped key on disk: a device token opens nothing,
+//! it only gives this machine a login-guessing budget of its own.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use cofre_client::api::SecretString;
 use cofre_client::Client;
 use cofre_client::agent::{AgentClient, AgentSession};
 use serde::{Deserialize, Serialize};
@@ -21,6 +24,22 @@ pub struct Config {
     pub server: Option<String>,
     /// Last username.
     pub username: Option<String>,
+}
+
+/// A device token a server gave this machine for one account.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceToken {
+    server: String,
+    username: String,
+    token: SecretString,
+}
+
+/// The device tokens file.
+const DEVICES: &str = "devices.json";
+
+/// The name a server knows an account by (as typed, when it cannot be a username).
+fn normalized(username: &str) -> String {
+    cofre_client::api::Username::parse(username).map_or_else(|_| username.to_owned(), |u| u.as_str().to_owned())
 }
 
 /// Where the state lives, the server to talk to, and the agent holding the session.
@@ -91,6 +110,35 @@ impl State {
         self.config.server = Some(server.to_owned());
         self.config.username = Some(username.to_owned());
         write_json(&self.dir, "config.json", &self.config)
+    }
+
+    /// The device token `server` gave this machine for `username`, if any.
+    pub fn device_token(&self, server: &str, username: &str) -> anyhow::Result<Option<SecretString>> {
+        let username = normalized(username);
+        let all: Vec<DeviceToken> = read_json(&self.dir.join(DEVICES))?.unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .find(|d| d.server == server && d.username == username)
+            .map(|d| d.token))
+    }
+
+    /// Keeps the device token `server` gave this machine for `username` (replacing an
+    /// older one), in an owner-only file.
+    pub fn remember_device(
+        &self,
+        server: &str,
+        username: &str,
+        token: &SecretString,
+    ) -> anyhow::Result<()> {
+        let username = normalized(username);
+        let mut all: Vec<DeviceToken> = read_json(&self.dir.join(DEVICES))?.unwrap_or_default();
+        all.retain(|d| !(d.server == server && d.username == username));
+        all.push(DeviceToken {
+            server: server.to_owned(),
+            username,
+            token: token.clone(),
+        });
+        write_json(&self.dir, DEVICES, &all)
     }
 
     /// Hands a new session to the agent, starting the agent if none is running.

@@ -56,6 +56,10 @@ pub struct LoggedIn {
     pub account_keys: AccountKeys,
     /// The unlocked user and private keys.
     pub keys: UnlockedKeys,
+    /// The device token the server returned (servers before device tokens return none):
+    /// keep it secret, and present it on this account's later logins
+    /// ([`Client::login_on_device`]) so they spend this device's own guessing budget.
+    pub device_token: Option<SecretString>,
 }
 
 /// Runs the password KDF off the async runtime (Argon2id takes a large fraction of a
@@ -199,12 +203,26 @@ impl Client {
     }
 
     /// Logs in: derives the auth key from the password, and unlocks the account's keys
-    /// with the same derivation.
+    /// with the same derivation. As from an unknown device: see
+    /// [`Client::login_on_device`].
     pub async fn login(
         &self,
         username: &str,
         password: &Password,
         second: SecondFactor,
+    ) -> Result<LoggedIn> {
+        self.login_on_device(username, password, second, None).await
+    }
+
+    /// Logs in like [`Client::login`], presenting the device token an earlier login of
+    /// this account returned, if any: the attempt then spends this device's own
+    /// guessing budget, which guesses from elsewhere cannot exhaust.
+    pub async fn login_on_device(
+        &self,
+        username: &str,
+        password: &Password,
+        second: SecondFactor,
+        device_token: Option<&SecretString>,
     ) -> Result<LoggedIn> {
         let pre = self.prelogin(username).await?;
         let master = derive_master(password, pre.salt, pre.kdf).await?;
@@ -218,6 +236,7 @@ impl Client {
             auth_key: master.auth_key()?.to_text().into(),
             totp,
             mfa_recovery_code,
+            device_token: device_token.cloned(),
         };
         let resp: LoginResponse = self
             .call(Method::POST, "/auth/login", None, Some(&req))
@@ -228,6 +247,7 @@ impl Client {
             user: resp.user,
             account_keys: resp.keys,
             keys,
+            device_token: resp.device_token,
         })
     }
 

@@ -52,14 +52,15 @@ pub struct ServerConfig {
     pub password_min_length: usize,
     /// Password policy published to clients: minimum zxcvbn score.
     pub password_min_score: u8,
-    /// Failures per account before lockouts start.
+    /// Guessing budget of an account from unknown devices (also of each device token
+    /// and each session): attempts allowed at once.
     pub account_free_failures: i64,
-    /// Failures per client address before lockouts start.
+    /// Guessing budget of a client address: attempts allowed at once.
     pub address_free_failures: i64,
-    /// First lockout, in seconds; each further failure doubles it.
-    pub lockout_base_secs: i64,
-    /// Longest lockout, in seconds.
-    pub lockout_max_secs: i64,
+    /// Seconds for one attempt of an account's (device's, session's) budget to come back.
+    pub account_refill_secs: i64,
+    /// Seconds for one attempt of an address's budget to come back.
+    pub address_refill_secs: i64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
@@ -100,8 +101,8 @@ impl std::fmt::Debug for ServerConfig {
             password_min_score: _,
             account_free_failures: _,
             address_free_failures: _,
-            lockout_base_secs: _,
-            lockout_max_secs: _,
+            account_refill_secs: _,
+            address_refill_secs: _,
             max_body_bytes: _,
             tls: _,
             quota_bytes: _,
@@ -133,8 +134,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("password_min_score", &self.password_min_score)
             .field("account_free_failures", &self.account_free_failures)
             .field("address_free_failures", &self.address_free_failures)
-            .field("lockout_base_secs", &self.lockout_base_secs)
-            .field("lockout_max_secs", &self.lockout_max_secs)
+            .field("account_refill_secs", &self.account_refill_secs)
+            .field("address_refill_secs", &self.address_refill_secs)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tls", &self.tls)
             .field("quota_bytes", &self.quota_bytes)
@@ -258,8 +259,8 @@ impl ServerConfig {
             password_min_score: 3,
             account_free_failures: 5,
             address_free_failures: 20,
-            lockout_base_secs: 30,
-            lockout_max_secs: 3600,
+            account_refill_secs: 300,
+            address_refill_secs: 60,
             max_body_bytes: 1024 * 1024,
             tls: None,
             quota_bytes: 10 << 30,
@@ -289,8 +290,8 @@ impl ServerConfig {
         if self.kdf.validate().is_err() {
             return bad("KDF parameters are outside the accepted bounds");
         }
-        if self.lockout_base_secs < 1 || self.lockout_max_secs < self.lockout_base_secs {
-            return bad("lockout times must be positive, and the maximum at least the base");
+        if self.account_refill_secs < 1 || self.address_refill_secs < 1 {
+            return bad("refill times must be at least 1 second");
         }
         if self.account_free_failures < 1 || self.address_free_failures < 1 {
             return bad("free failures must be at least 1");

@@ -63,17 +63,26 @@ pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
         (None, Some(r)) => SecondFactor::RecoveryCode(r.clone()),
         (None, None) => SecondFactor::None,
     };
-    let logged = match client.login(&username, &password, second).await {
+    // This machine's device token for the account: its logins keep a guessing budget
+    // of their own while others guess.
+    let device = state.device_token(&server, &username)?;
+    let logged = match client
+        .login_on_device(&username, &password, second, device.as_ref())
+        .await
+    {
         Err(e) if e.code() == Some(ErrorCode::MfaRequired) => {
             let code = prompt::code(None, "One-time code from your authenticator app")
                 .context("this account uses two-factor authentication: pass --totp CODE (or --recovery-code)")?;
             client
-                .login(&username, &password, SecondFactor::Totp(code))
+                .login_on_device(&username, &password, SecondFactor::Totp(code), device.as_ref())
                 .await?
         }
         other => other?,
     };
     state.remember(&server, &logged.user.username)?;
+    if let Some(token) = &logged.device_token {
+        state.remember_device(&server, &logged.user.username, token)?;
+    }
     let mut session = AgentSession::new(
         &server,
         &logged.user.username,

@@ -146,8 +146,8 @@ fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     c.issuer.clone_from(&args.issuer);
     c.account_free_failures = args.account_free_failures;
     c.address_free_failures = args.address_free_failures;
-    c.lockout_base_secs = args.lockout_base;
-    c.lockout_max_secs = args.lockout_max;
+    c.account_refill_secs = args.account_refill;
+    c.address_refill_secs = args.address_refill;
     c.max_body_bytes = args.max_body;
     c.quota_bytes = args.quota;
     c.max_item_bytes = args.max_item;

@@ -1,6 +1,6 @@
 //! The server's own secret (not part of any user's key hierarchy): it derives the
 //! deterministic fake KDF salt that prelogin answers for unknown usernames, and keys
-//! the tags under which MFA recovery codes are stored.
+//! the tags under which MFA recovery codes are stored and the tags of device tokens.
 
 use super::KdfSalt;
 use crate::Result;
@@ -11,6 +11,8 @@ use crate::secret::SecretBytes;
 pub const LABEL_FAKE_SALT: &[u8] = b"cofre/v1/server/fake-salt";
 /// HMAC label for MFA recovery-code tags.
 pub const LABEL_RECOVERY_CODE: &[u8] = b"cofre/v1/server/mfa-recovery-code";
+/// HMAC label for device tokens.
+pub const LABEL_DEVICE_TOKEN: &[u8] = b"cofre/v1/server/device-token";
 
 /// A 32-byte server secret. Zeroized on drop, never printed.
 pub struct ServerSecret(SecretBytes<32>);
@@ -60,6 +62,37 @@ impl ServerSecret {
     }
 }
 
+impl ServerSecret {
+    /// The tag of a device token: HMAC-SHA256(secret, label || 0x00 || user id || 0x00
+    /// || device id). It binds a device id to one account.
+    pub fn device_token_tag(&self, user_id: &str, device_id: &[u8]) -> [u8; 32] {
+        HmacKey::new(self.0.expose()).sign(&[
+            LABEL_DEVICE_TOKEN,
+            &[0],
+            user_id.as_bytes(),
+            &[0],
+            device_id,
+        ])
+    }
+
+    /// Whether `tag` is the device-token tag of `device_id` for `user_id` (constant
+    /// time).
+    pub fn device_token_valid(&self, user_id: &str, device_id: &[u8], tag: &[u8]) -> bool {
+        HmacKey::new(self.0.expose())
+            .verify(
+                &[
+                    LABEL_DEVICE_TOKEN,
+                    &[0],
+                    user_id.as_bytes(),
+                    &[0],
+                    device_id,
+                ],
+                tag,
+            )
+            .is_ok()
+    }
+}
+
 impl std::fmt::Debug for ServerSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServerSecret(<redacted>)")
@@ -69,6 +102,18 @@ impl std::fmt::Debug for ServerSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_token_tags_bind_the_account_and_the_secret() {
+        let a = ServerSecret::generate().unwrap();
+        let b = ServerSecret::generate().unwrap();
+        let tag = a.device_token_tag("u1", b"dev");
+        assert!(a.device_token_valid("u1", b"dev", &tag));
+        assert!(!a.device_token_valid("u2", b"dev", &tag));
+        assert!(!a.device_token_valid("u1", b"dew", &tag));
+        assert!(!b.device_token_valid("u1", b"dev", &tag));
+        assert!(!a.device_token_valid("u1", b"dev", &tag[..31]));
+    }
 
     #[test]
     fn fake_salt_is_deterministic_per_user_and_secret() {

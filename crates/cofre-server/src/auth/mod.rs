@@ -1,6 +1,7 @@
-//! Authentication: access tokens, auth-key hashing, throttling, and the extractors that
-//! guard protected routes.
+//! Authentication: access tokens, auth-key hashing, throttling, device tokens, and the
+//! extractors that guard protected routes.
 
+pub mod device;
 pub mod extract;
 pub mod jwt;
 pub mod password;

@@ -2,6 +2,7 @@
 //! never stall the async runtime that serves every other request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -48,6 +49,7 @@ impl Hasher {
             permits,
             cost,
             dummy: Arc::new(dummy),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -65,6 +67,7 @@ impl Hasher {
     /// Whether `secret` matches `hash`; with `hash = None`, checks against the dummy
     /// hash and returns false (same work, same answer as a wrong secret).
     pub async fn verify(&self, secret: &str, hash: Option<&str>) -> Result<bool, HashError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let secret = Zeroizing::new(secret.to_owned());
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), str::to_owned);
@@ -74,6 +77,12 @@ impl Hasher {
         .await?
         .unwrap_or(false);
         Ok(ok && known)
+    }
+
+    /// How many verifications this hasher has started (shared by its clones): what
+    /// guessing has cost, and what the throttle must bound.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }
 
@@ -103,5 +112,6 @@ mod tests {
         assert!(!h.verify("secreT", Some(&hash)).await.unwrap());
         assert!(!h.verify("secret", None).await.unwrap());
         assert!(!h.verify("secret", Some("not a bcrypt hash")).await.unwrap());
+        assert_eq!(h.clone().verifications(), 4);
     }
 }

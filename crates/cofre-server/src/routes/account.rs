@@ -12,7 +12,6 @@ use cofre_core::keys::{AccountKeys, AuthKey};
 
 use crate::audit::Event;
 use crate::auth::AuthSession;
-use crate::auth::throttle::Keys;
 use crate::error::{ApiError, ApiJson};
 use crate::state::{AppState, ClientAddr};
 use crate::store::users::User;
@@ -71,20 +70,20 @@ pub(crate) async fn change_password(
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let now = crate::clock::now();
-    let keys = Keys::new(&s.user.username, &s.address);
-    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
+    let reservation = app
+        .throttle
+        .reserve(&app.store, app.throttle.session(&s.session_id))
+        .await??;
     let account = s.account(&app).await?;
     if !app
         .hasher
         .verify(req.current_auth_key.expose(), Some(&account.auth_hash))
         .await?
     {
-        app.throttle.fail(&app.store, &keys, now).await?;
         app.audit_self(&s, "password.change", "failed").await;
         return Err(ApiError::InvalidCredentials);
     }
+    app.throttle.refund(&app.store, reservation).await?;
     let new_keys = with_new_password(&account.keys, &req.new)?;
     let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
     app.store
@@ -97,19 +96,21 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks a recovery auth key like a login (throttled, same answer for unknown users).
+/// Checks a recovery auth key like a login: paid for in advance from the address's
+/// budget (not the account's, so guesses elsewhere cannot block the owner's recovery),
+/// same answer for unknown users, and for an admin-locked account the same answer
+/// whether the key was right or not.
 async fn check_recovery(
     app: &AppState,
     username: &str,
     key: &str,
     addr: &str,
 ) -> Result<User, ApiError> {
-    let now = crate::clock::now();
     let name = super::auth::login_name(username);
-    let keys = Keys::new(&name, addr);
-    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
+    let reservation = app
+        .throttle
+        .reserve(&app.store, app.throttle.recovery(addr))
+        .await??;
     let user = app.store.user_by_name(&name).await?;
     let well_formed = AuthKey::from_text(key).is_ok();
     let hash = user
@@ -118,10 +119,12 @@ async fn check_recovery(
         .map(|u| u.recovery_hash.as_str());
     let ok = app.hasher.verify(key, hash).await?;
     match (ok, user) {
-        (true, Some(u)) if !u.locked => Ok(u),
-        (true, Some(_)) => Err(ApiError::AccountLocked),
+        (_, Some(u)) if u.locked => Err(ApiError::AccountLocked),
+        (true, Some(u)) => {
+            app.throttle.refund(&app.store, reservation).await?;
+            Ok(u)
+        }
         _ => {
-            app.throttle.fail(&app.store, &keys, now).await?;
             app.audit(Event {
                 event: "recovery",
                 subject: Some(&name),
@@ -174,9 +177,6 @@ pub(crate) async fn recover(
         .await?;
     app.store
         .revoke_user_sessions(&user.id, None, "account_recovery", now)
-        .await?;
-    app.throttle
-        .succeed(&app.store, &Keys::new(&user.username, &addr))
         .await?;
     app.audit(Event {
         event: "recovery",

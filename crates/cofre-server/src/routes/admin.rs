@@ -123,9 +123,9 @@ pub(crate) async fn unlock(
         return Err(ApiError::NotFound);
     };
     app.store.set_locked(&id, false, now).await?;
-    // Also lift a guessing lockout on the account.
+    // Also refill the account's guessing budget for unknown devices.
     app.store
-        .throttle_reset(&format!("account:{}", user.username))
+        .throttle_reset(&crate::auth::throttle::account_key(&user.username))
         .await?;
     admin_event(&app, &admin, "admin.unlock", &id).await;
     Ok(StatusCode::NO_CONTENT)

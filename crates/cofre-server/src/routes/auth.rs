@@ -15,7 +15,6 @@ use cofre_core::totp::TotpSecret;
 
 use crate::audit::Event;
 use crate::auth::EnrollingSession;
-use crate::auth::throttle::Keys;
 use crate::auth::tokens::{random_id, random_token, token_hash};
 use crate::error::{ApiError, ApiJson};
 use crate::state::{AppState, ClientAddr};
@@ -301,19 +300,29 @@ pub(crate) async fn login(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = crate::clock::now();
     let name = login_name(&req.username);
-    let keys = Keys::new(&name, &addr);
-    if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
-        app.audit(Event {
-            event: "login",
-            subject: Some(&name),
-            address: Some(&addr),
-            outcome: "throttled",
-            ..Event::default()
-        })
-        .await;
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
     let user = app.store.user_by_name(&name).await?;
+    // A device token counts only for the account it was issued to.
+    let device = user.as_ref().and_then(|u| {
+        let token = req.device_token.as_ref()?;
+        crate::auth::device::verify(&app.keys.secret, &u.id, token.expose())
+    });
+    // The attempt is paid for before any credential is looked at: concurrent guesses
+    // cannot all pass a check made before the first one fails.
+    let keys = app.throttle.login(&name, &addr, device.as_deref());
+    let reservation = match app.throttle.reserve(&app.store, keys).await? {
+        Ok(r) => r,
+        Err(throttled) => {
+            app.audit(Event {
+                event: "login",
+                subject: Some(&name),
+                address: Some(&addr),
+                outcome: "throttled",
+                ..Event::default()
+            })
+            .await;
+            return Err(throttled.into());
+        }
+    };
     // Malformed auth keys are checked against the dummy hash too: same work, same answer.
     let well_formed = AuthKey::from_text(req.auth_key.expose()).is_ok();
     let hash = user
@@ -322,26 +331,39 @@ pub(crate) async fn login(
         .map(|u| u.auth_hash.as_str());
     let password_ok = app.hasher.verify(req.auth_key.expose(), hash).await?;
     let user = match (password_ok, user) {
+        // An admin-locked account answers the same whether the password was right or
+        // not (and keeps the attempt spent either way), so the lock is no oracle.
+        (_, Some(u)) if u.locked => {
+            app.audit(Event {
+                event: "login",
+                actor: Some(&u.id),
+                subject: Some(&name),
+                address: Some(&addr),
+                outcome: "locked",
+            })
+            .await;
+            return Err(ApiError::AccountLocked);
+        }
         (true, Some(u)) => u,
-        _ => return Err(login_failed(&app, &keys, &name, &addr, now).await),
+        _ => return Err(login_failed(&app, &name, &addr).await),
     };
     match second_factor(&app, &user, &req, now).await {
         Ok(true) => {}
-        Ok(false) => return Err(login_failed(&app, &keys, &name, &addr, now).await),
+        Ok(false) => return Err(login_failed(&app, &name, &addr).await),
+        Err(ApiError::MfaRequired) => {
+            // The password was right; the client asks for a code and tries again.
+            app.throttle.refund(&app.store, reservation).await?;
+            return Err(ApiError::MfaRequired);
+        }
         Err(e) => return Err(e),
     }
-    if user.locked {
-        app.audit(Event {
-            event: "login",
-            actor: Some(&user.id),
-            subject: Some(&name),
-            address: Some(&addr),
-            outcome: "locked",
-        })
-        .await;
-        return Err(ApiError::AccountLocked);
-    }
-    app.throttle.succeed(&app.store, &keys).await?;
+    app.throttle.refund(&app.store, reservation).await?;
+    let device_token = match (&device, &req.device_token) {
+        (Some(_), Some(t)) => t.clone(),
+        _ => crate::auth::device::issue(&app.keys.secret, &user.id)
+            .map_err(ApiError::internal)?
+            .into(),
+    };
     let tokens = new_session(&app, &user, &addr, now).await?;
     app.audit(Event {
         event: "login",
@@ -361,14 +383,12 @@ pub(crate) async fn login(
             mfa_enabled,
         },
         keys: user.keys,
+        device_token: Some(device_token),
     }))
 }
 
-async fn login_failed(app: &AppState, keys: &Keys, name: &str, addr: &str, now: i64) -> ApiError {
-    let locked = match app.throttle.fail(&app.store, keys, now).await {
-        Ok(l) => l,
-        Err(e) => return e.into(),
-    };
+/// A wrong credential: the attempt stays spent; audited.
+async fn login_failed(app: &AppState, name: &str, addr: &str) -> ApiError {
     app.audit(Event {
         event: "login",
         subject: Some(name),
@@ -377,16 +397,6 @@ async fn login_failed(app: &AppState, keys: &Keys, name: &str, addr: &str, now: 
         ..Event::default()
     })
     .await;
-    if locked {
-        app.audit(Event {
-            event: "lockout",
-            subject: Some(name),
-            address: Some(addr),
-            outcome: "locked",
-            ..Event::default()
-        })
-        .await;
-    }
     ApiError::InvalidCredentials
 }
 

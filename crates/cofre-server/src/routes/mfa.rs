@@ -89,13 +89,20 @@ pub(crate) async fn enroll(
 }
 
 /// Checks a current code against the stored secret (pending or enabled) and records
-/// its step, so it cannot be used again.
+/// its step, so it cannot be used again. Each check is paid for in advance from the
+/// session's guessing budget (given back for a right code), so a stolen session cannot
+/// guess codes faster than a login could.
 async fn check_code(
     app: &AppState,
     user_id: &str,
+    session_id: &str,
     code: &str,
     want_enabled: bool,
 ) -> Result<(), ApiError> {
+    let reservation = app
+        .throttle
+        .reserve(&app.store, app.throttle.session(session_id))
+        .await??;
     let totp = app
         .store
         .totp(user_id)
@@ -106,7 +113,10 @@ async fn check_code(
     let now = u64::try_from(crate::clock::now()).unwrap_or(0);
     let step = secret.verify(code, now).map_err(ApiError::internal)?;
     match step.and_then(|s| i64::try_from(s).ok()) {
-        Some(step) if app.store.use_totp_step(user_id, step).await? => Ok(()),
+        Some(step) if app.store.use_totp_step(user_id, step).await? => {
+            app.throttle.refund(&app.store, reservation).await?;
+            Ok(())
+        }
         _ => Err(ApiError::InvalidMfaCode),
     }
 }
@@ -142,7 +152,7 @@ pub(crate) async fn confirm(
     EnrollingSession(s): EnrollingSession,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    check_code(&app, &s.user.id, req.code.expose(), false).await?;
+    check_code(&app, &s.user.id, &s.session_id, req.code.expose(), false).await?;
     let (codes, tags) = new_codes(&app, &s.user.id)?;
     app.store.enable_totp(&s.user.id, &tags).await?;
     app.store
@@ -171,7 +181,7 @@ pub(crate) async fn disable(
     s: AuthSession,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<StatusCode, ApiError> {
-    check_code(&app, &s.user.id, req.code.expose(), true).await?;
+    check_code(&app, &s.user.id, &s.session_id, req.code.expose(), true).await?;
     app.store.disable_totp(&s.user.id).await?;
     app.store
         .revoke_user_sessions(
@@ -199,7 +209,7 @@ pub(crate) async fn regenerate_codes(
     s: AuthSession,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    check_code(&app, &s.user.id, req.code.expose(), true).await?;
+    check_code(&app, &s.user.id, &s.session_id, req.code.expose(), true).await?;
     let (codes, tags) = new_codes(&app, &s.user.id)?;
     app.store.replace_recovery_codes(&s.user.id, &tags).await?;
     app.audit_self(&s, "mfa.recovery_codes", "ok").await;

@@ -143,12 +143,7 @@ pub const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "throttle",
-        columns: &[
-            text("key"),
-            int("failures"),
-            int("locked_until"),
-            int("updated_at"),
-        ],
+        columns: &[text("key"), int("full_at_ms")],
         key: &["key"],
     },
     TableSpec {

@@ -130,6 +130,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "leases",
         sql: include_str!("../../migrations/common/0005_leases.sql"),
     },
+    Migration {
+        version: 6,
+        name: "throttle_buckets",
+        sql: include_str!("../../migrations/common/0006_throttle_buckets.sql"),
+    },
 ];
 
 /// The schema version this build migrates databases to.
