@@ -1,6 +1,7 @@
 //! Several servers sharing one database, one key folder and one blob store behave as
 //! one service: a token from one works on the other, refresh-token reuse seen by one
-//! revokes everywhere, failed logins spread across servers count together, concurrent
+//! revokes everywhere, failed logins spread across servers count together (also when
+//! they arrive at once), concurrent
 //! writes through both lose nothing and keep one audit chain, only one runs a backup at
 //! a time, and a server given other keys refuses to start.
 //!
@@ -141,7 +142,7 @@ async fn refresh_reuse_seen_by_one_server_revokes_the_session_on_both() {
 async fn failed_logins_spread_across_servers_lock_at_the_configured_count() {
     let tweak = |c: &mut ServerConfig| {
         c.account_free_failures = 4;
-        c.lockout_base_secs = 60;
+        c.account_refill_secs = 60;
     };
     let Pair {
         _moto,
@@ -171,6 +172,36 @@ async fn failed_logins_spread_across_servers_lock_at_the_configured_count() {
             .unwrap();
         assert_eq!(api_code(&e), ErrorCode::TooManyRequests);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_through_both_servers_share_one_budget() {
+    use crate::throttling::{WRONG_KEY, auth_key_of, check_storm, login_body, storm};
+    let tweak = |c: &mut ServerConfig| {
+        c.account_free_failures = 5;
+        c.address_free_failures = 1000;
+    };
+    let Pair {
+        _moto,
+        _b_dir,
+        a,
+        b,
+    } = pair(tweak).await;
+    register(&a, "alice").await;
+    let right = auth_key_of(&a, "alice", PASSWORD).await;
+    // 120 wrong guesses alternating between the servers, the right password among them.
+    let mut reqs: Vec<_> = (0..120)
+        .map(|i| {
+            let s = if i % 2 == 0 { &a } else { &b };
+            (s.http.clone(), s.base.clone(), login_body("alice", WRONG_KEY, ""))
+        })
+        .collect();
+    reqs.insert(61, (b.http.clone(), b.base.clone(), login_body("alice", &right, "")));
+    let count = || a.state.hasher.verifications() + b.state.hasher.verifications();
+    let before = count();
+    let answers = storm(reqs).await;
+    let ok = check_storm(&answers, 5, count() - before);
+    assert_eq!(ok == 1, answers[61].0 == 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
