@@ -86,11 +86,27 @@ fn register_mfa_login_passwd_recover_and_audit() {
             !on_disk.contains("token") && !on_disk.contains("correct horse"),
             "{on_disk}"
         );
+        // And the device token, owner-only, never printed.
+        let devices = config.join("devices.json");
+        assert_eq!(mode(&devices), 0o600);
+        let kept: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&devices).unwrap()).unwrap();
+        assert_eq!(kept.as_array().unwrap().len(), 1, "{kept}");
+        assert_eq!(kept[0]["username"], "alice");
+        let token = kept[0]["token"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("v1."));
+        assert!(!out.contains(&token) && !who.contains(&token));
         assert_eq!(
             std::fs::read_dir(&config).unwrap().count(),
-            1,
-            "only config.json"
+            2,
+            "only config.json and devices.json"
         );
+        // The next login presents it: the server hands the same one back.
+        let out = cli.ok(&["login", "alice", "--password-file", &pw, "--idle", "300"]);
+        assert!(!out.contains(&token));
+        let again: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&devices).unwrap()).unwrap();
+        assert_eq!(again[0]["token"].as_str().unwrap(), token, "{again}");
     }
     // Lock, then unlock again.
     cli.ok(&["lock"]);
