@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use cofre_client::api::SecretString;
 use cofre_client::Client;
 use cofre_client::agent::{AgentClient, AgentSession};
+use cofre_client::api::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ClientArgs;
@@ -39,7 +39,8 @@ const DEVICES: &str = "devices.json";
 
 /// The name a server knows an account by (as typed, when it cannot be a username).
 fn normalized(username: &str) -> String {
-    cofre_client::api::Username::parse(username).map_or_else(|_| username.to_owned(), |u| u.as_str().to_owned())
+    cofre_client::api::Username::parse(username)
+        .map_or_else(|_| username.to_owned(), |u| u.as_str().to_owned())
 }
 
 /// Where the state lives, the server to talk to, and the agent holding the session.
@@ -113,7 +114,11 @@ impl State {
     }
 
     /// The device token `server` gave this machine for `username`, if any.
-    pub fn device_token(&self, server: &str, username: &str) -> anyhow::Result<Option<SecretString>> {
+    pub fn device_token(
+        &self,
+        server: &str,
+        username: &str,
+    ) -> anyhow::Result<Option<SecretString>> {
         let username = normalized(username);
         let all: Vec<DeviceToken> = read_json(&self.dir.join(DEVICES))?.unwrap_or_default();
         Ok(all

@@ -74,7 +74,12 @@ pub async fn login(a: LoginArgs) -> anyhow::Result<()> {
             let code = prompt::code(None, "One-time code from your authenticator app")
                 .context("this account uses two-factor authentication: pass --totp CODE (or --recovery-code)")?;
             client
-                .login_on_device(&username, &password, SecondFactor::Totp(code), device.as_ref())
+                .login_on_device(
+                    &username,
+                    &password,
+                    SecondFactor::Totp(code),
+                    device.as_ref(),
+                )
                 .await?
         }
         other => other?,

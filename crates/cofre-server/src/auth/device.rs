@@ -51,7 +51,10 @@ mod tests {
         let id = verify(&secret, "alice-id", &t).unwrap();
         assert_eq!(id.len(), 22);
         assert_eq!(verify(&secret, "bob-id", &t), None);
-        assert_eq!(verify(&ServerSecret::generate().unwrap(), "alice-id", &t), None);
+        assert_eq!(
+            verify(&ServerSecret::generate().unwrap(), "alice-id", &t),
+            None
+        );
         let mut forged = t.to_string();
         forged.pop();
         forged.push('A');

@@ -193,10 +193,21 @@ async fn concurrent_guesses_through_both_servers_share_one_budget() {
     let mut reqs: Vec<_> = (0..120)
         .map(|i| {
             let s = if i % 2 == 0 { &a } else { &b };
-            (s.http.clone(), s.base.clone(), login_body("alice", WRONG_KEY, ""))
+            (
+                s.http.clone(),
+                s.base.clone(),
+                login_body("alice", WRONG_KEY, ""),
+            )
         })
         .collect();
-    reqs.insert(61, (b.http.clone(), b.base.clone(), login_body("alice", &right, "")));
+    reqs.insert(
+        61,
+        (
+            b.http.clone(),
+            b.base.clone(),
+            login_body("alice", &right, ""),
+        ),
+    );
     let count = || a.state.hasher.verifications() + b.state.hasher.verifications();
     let before = count();
     let answers = storm(reqs).await;

@@ -192,11 +192,17 @@ pub fn check_storm(answers: &[Answer], budget: usize, evaluated: u64) -> usize {
     let failed = answers.iter().filter(|a| a.0 == 401).count();
     let throttled = answers.iter().filter(|a| a.0 == 429).count();
     assert_eq!(ok + failed + throttled, answers.len(), "{answers:?}");
-    assert!(failed <= budget, "{failed} wrong guesses evaluated, budget {budget}");
+    assert!(
+        failed <= budget,
+        "{failed} wrong guesses evaluated, budget {budget}"
+    );
     assert!(ok <= 1, "{ok} logins");
     for a in answers.iter().filter(|a| a.0 == 429) {
         assert_eq!(a.2, "too_many_requests");
-        assert!(a.1.is_some_and(|r| r >= 1), "429 without Retry-After: {a:?}");
+        assert!(
+            a.1.is_some_and(|r| r >= 1),
+            "429 without Retry-After: {a:?}"
+        );
     }
     for a in answers.iter().filter(|a| a.0 == 401) {
         assert_eq!(a.2, "invalid_credentials");
@@ -221,9 +227,22 @@ async fn concurrent_guesses_from_one_address_are_bounded_by_the_budget() {
     let right = auth_key_of(&s, "alice", PASSWORD).await;
     // 120 wrong guesses and the right password in the middle of them.
     let mut reqs: Vec<_> = (0..120)
-        .map(|_| (s.http.clone(), s.base.clone(), login_body("alice", WRONG_KEY, "")))
+        .map(|_| {
+            (
+                s.http.clone(),
+                s.base.clone(),
+                login_body("alice", WRONG_KEY, ""),
+            )
+        })
         .collect();
-    reqs.insert(60, (s.http.clone(), s.base.clone(), login_body("alice", &right, "")));
+    reqs.insert(
+        60,
+        (
+            s.http.clone(),
+            s.base.clone(),
+            login_body("alice", &right, ""),
+        ),
+    );
     let before = s.state.hasher.verifications();
     let answers = storm(reqs).await;
     let ok = check_storm(&answers, 5, s.state.hasher.verifications() - before);
@@ -247,9 +266,22 @@ async fn concurrent_guesses_from_many_addresses_are_bounded_by_the_account_budge
     // 120 guesses from 120 addresses (127.0.0.2 to 127.0.0.121), the right password
     // from yet another one among them.
     let mut reqs: Vec<_> = (2..122u8)
-        .map(|n| (client_from(n), s.base.clone(), login_body("alice", WRONG_KEY, "")))
+        .map(|n| {
+            (
+                client_from(n),
+                s.base.clone(),
+                login_body("alice", WRONG_KEY, ""),
+            )
+        })
         .collect();
-    reqs.insert(60, (client_from(200), s.base.clone(), login_body("alice", &right, "")));
+    reqs.insert(
+        60,
+        (
+            client_from(200),
+            s.base.clone(),
+            login_body("alice", &right, ""),
+        ),
+    );
     let before = s.state.hasher.verifications();
     let answers = storm(reqs).await;
     let ok = check_storm(&answers, 5, s.state.hasher.verifications() - before);
@@ -276,7 +308,10 @@ async fn with_totp(s: &TestServer, name: &str) -> (cofre_core::totp::TotpSecret,
         .await
         .unwrap()
         .codes;
-    (secret, codes.iter().map(|c| c.expose().to_owned()).collect())
+    (
+        secret,
+        codes.iter().map(|c| c.expose().to_owned()).collect(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,7 +329,11 @@ async fn concurrent_totp_and_recovery_code_guesses_are_bounded_by_the_budget() {
             .iter()
             .map(|t| secret.code_at(*t).unwrap())
             .collect();
-        let field = if use_recovery { "mfa_recovery_code" } else { "totp" };
+        let field = if use_recovery {
+            "mfa_recovery_code"
+        } else {
+            "totp"
+        };
         // 100 wrong codes with the right password, and one right code among them.
         let mut reqs: Vec<_> = (0..110u32)
             .map(|i| {
@@ -308,12 +347,27 @@ async fn concurrent_totp_and_recovery_code_guesses_are_bounded_by_the_budget() {
             .take(100)
             .map(|guess| {
                 let extra = format!(r#","{field}":"{guess}""#);
-                (s.http.clone(), s.base.clone(), login_body(name, &right, &extra))
+                (
+                    s.http.clone(),
+                    s.base.clone(),
+                    login_body(name, &right, &extra),
+                )
             })
             .collect();
-        let good = if use_recovery { codes[0].clone() } else { valid[1].clone() };
+        let good = if use_recovery {
+            codes[0].clone()
+        } else {
+            valid[1].clone()
+        };
         let extra = format!(r#","{field}":"{good}""#);
-        reqs.insert(50, (s.http.clone(), s.base.clone(), login_body(name, &right, &extra)));
+        reqs.insert(
+            50,
+            (
+                s.http.clone(),
+                s.base.clone(),
+                login_body(name, &right, &extra),
+            ),
+        );
         let before = s.state.hasher.verifications();
         let answers = storm(reqs).await;
         let ok = check_storm(&answers, 5, s.state.hasher.verifications() - before);
@@ -345,7 +399,11 @@ async fn the_budget_refills_so_spaced_failures_never_lock_but_a_burst_does() {
         assert_eq!(st, 401);
     }
     let (st, h, b) = post_raw(&s, "/auth/login", None, &login_body("alice", &right, "")).await;
-    assert_eq!((st, code(&b)), (429, "too_many_requests"), "even the right password");
+    assert_eq!(
+        (st, code(&b)),
+        (429, "too_many_requests"),
+        "even the right password"
+    );
     let r: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
     assert_eq!(r, 1, "one attempt comes back within a second");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -366,13 +424,24 @@ async fn a_device_token_keeps_the_owner_in_while_others_exhaust_the_account() {
     let token = owner.device_token.clone().expect("a device token");
     // Guesses from ten other addresses use up the account's budget for unknown devices.
     let reqs: Vec<_> = (2..12u8)
-        .map(|n| (client_from(n), s.base.clone(), login_body("alice", WRONG_KEY, "")))
+        .map(|n| {
+            (
+                client_from(n),
+                s.base.clone(),
+                login_body("alice", WRONG_KEY, ""),
+            )
+        })
         .collect();
     let answers = storm(reqs).await;
     assert_eq!(answers.iter().filter(|a| a.0 == 401).count(), 3);
     // The owner without the token is throttled like everyone else ...
     let pw = Password::new(PASSWORD);
-    let e = s.client.login("alice", &pw, SecondFactor::None).await.err().unwrap();
+    let e = s
+        .client
+        .login("alice", &pw, SecondFactor::None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(api_code(&e), ErrorCode::TooManyRequests);
     // ... and with it logs in, and keeps the same token.
     let again = s
@@ -384,25 +453,56 @@ async fn a_device_token_keeps_the_owner_in_while_others_exhaust_the_account() {
     // A forged token, or alice's token on bob's account, counts as an unknown device.
     let forged = format!(r#","device_token":"{}x""#, token.expose());
     let right = auth_key_of(&s, "alice", PASSWORD).await;
-    let (st, _, _) = post_raw(&s, "/auth/login", None, &login_body("alice", &right, &forged)).await;
+    let (st, _, _) = post_raw(
+        &s,
+        "/auth/login",
+        None,
+        &login_body("alice", &right, &forged),
+    )
+    .await;
     assert_eq!(st, 429);
     let theirs = format!(r#","device_token":"{}""#, token.expose());
     let bob = login(&s, "bob").await;
     assert_ne!(bob.device_token.unwrap().expose(), token.expose());
     for _ in 0..3 {
-        post_raw(&s, "/auth/login", None, &login_body("bob", WRONG_KEY, &theirs)).await;
+        post_raw(
+            &s,
+            "/auth/login",
+            None,
+            &login_body("bob", WRONG_KEY, &theirs),
+        )
+        .await;
     }
-    let e = s.client.login("bob", &pw, SecondFactor::None).await.err().unwrap();
-    assert_eq!(api_code(&e), ErrorCode::TooManyRequests, "bob's own budget was spent");
+    let e = s
+        .client
+        .login("bob", &pw, SecondFactor::None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        api_code(&e),
+        ErrorCode::TooManyRequests,
+        "bob's own budget was spent"
+    );
     // Guessing with the token spends that device's budget only.
     let with_token = format!(r#","device_token":"{}""#, token.expose());
     for i in 0..3 {
-        let (st, _, _) =
-            post_raw(&s, "/auth/login", None, &login_body("alice", WRONG_KEY, &with_token)).await;
+        let (st, _, _) = post_raw(
+            &s,
+            "/auth/login",
+            None,
+            &login_body("alice", WRONG_KEY, &with_token),
+        )
+        .await;
         assert_eq!(st, 401, "attempt {i}");
     }
-    let (st, h, _) =
-        post_raw(&s, "/auth/login", None, &login_body("alice", &right, &with_token)).await;
+    let (st, h, _) = post_raw(
+        &s,
+        "/auth/login",
+        None,
+        &login_body("alice", &right, &with_token),
+    )
+    .await;
     assert_eq!(st, 429);
     assert!(h.get("retry-after").is_some());
 }
@@ -417,7 +517,13 @@ async fn recovery_stays_open_for_the_owner_while_others_guess() {
     let reg = register(&s, "alice").await;
     // Passwords and recovery keys guessed from other addresses.
     let reqs: Vec<_> = (2..12u8)
-        .map(|n| (client_from(n), s.base.clone(), login_body("alice", WRONG_KEY, "")))
+        .map(|n| {
+            (
+                client_from(n),
+                s.base.clone(),
+                login_body("alice", WRONG_KEY, ""),
+            )
+        })
         .collect();
     storm(reqs).await;
     for n in 2..6u8 {
@@ -463,7 +569,11 @@ async fn an_admin_locked_account_answers_the_same_for_any_password() {
     let (st1, _, b1) = post_raw(&s, "/auth/login", None, &login_body("alice", &right, "")).await;
     let (st2, _, b2) = post_raw(&s, "/auth/login", None, &login_body("alice", WRONG_KEY, "")).await;
     assert_eq!((st1, code(&b1)), (403, "account_locked"));
-    assert_eq!((st1, &b1), (st2, &b2), "the answer says nothing about the password");
+    assert_eq!(
+        (st1, &b1),
+        (st2, &b2),
+        "the answer says nothing about the password"
+    );
     // The same for the recovery key.
     let rk = alice.recovery_key.auth_key().unwrap().to_text().to_string();
     let body = |k: &str| format!(r#"{{"username":"alice","recovery_auth_key":"{k}"}}"#);
