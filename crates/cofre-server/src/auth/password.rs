@@ -34,6 +34,8 @@ pub struct Hasher {
     /// A hash of a random value at the configured cost: unknown users are checked
     /// against it, so they cost the same work as known ones.
     dummy: Arc<String>,
+    /// Verifications started (see [`Hasher::verifications`]).
+    verifications: Arc<AtomicU64>,
 }
 
 impl Hasher {
