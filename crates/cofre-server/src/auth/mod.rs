@@ -1,9 +1,11 @@
-//! Authentication: access tokens, auth-key hashing, throttling, and the extractors that
-//! guard protected routes.
+//! Authentication: access tokens, auth-key hashing, throttling, per-address limits of
+//! the anonymous routes, and the extractors that guard protected routes.
 
 pub mod extract;
+pub mod fake_kdf;
 pub mod jwt;
 pub mod password;
+pub mod rate_limit;
 pub mod throttle;
 pub mod tokens;
 
