@@ -182,9 +182,7 @@ impl ApiError {
             Self::InvalidMfaCode => ErrorCode::InvalidMfaCode,
             Self::MfaNotEnabled => ErrorCode::MfaNotEnabled,
             Self::MfaAlreadyEnabled => ErrorCode::MfaAlreadyEnabled,
-            Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
-                ErrorCode::TooManyRequests
-            }
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => ErrorCode::TooManyRequests,
             Self::AccountLocked => ErrorCode::AccountLocked,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,

@@ -59,7 +59,8 @@ impl KdfMix {
         *self
             .cached
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), Arc::clone(&sets)));
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((Instant::now(), Arc::clone(&sets)));
         Ok(sets)
     }
 }
@@ -70,8 +71,7 @@ impl KdfMix {
 fn merge(rows: Vec<(String, i64)>) -> Vec<(KdfParams, u64)> {
     let mut sets: Vec<(KdfParams, u64)> = Vec::new();
     for (text, n) in rows {
-        let (Ok(kdf), Ok(n)) = (serde_json::from_str::<KdfParams>(&text), u64::try_from(n))
-        else {
+        let (Ok(kdf), Ok(n)) = (serde_json::from_str::<KdfParams>(&text), u64::try_from(n)) else {
             continue;
         };
         match sets.iter_mut().find(|(k, _)| *k == kdf) {

@@ -7,8 +7,8 @@
 //! so rotating addresses inside it does not buy new buckets.
 //!
 //! Memory is bounded: a bucket that has refilled to `burst` is the same as no bucket,
-//! so such buckets are dropped at each sweep (at most once a minute, and whenever the
-//! map reaches its key cap). When the map is still at its cap after a sweep, new
+//! so such buckets are dropped at each sweep (once a minute, and at most once a second
+//! while the map is at its key cap). When the map is still at its cap after a sweep, new
 //! addresses share one overflow bucket: a flood from very many addresses then slows
 //! newcomers instead of growing memory or bypassing the limit.
 //!
@@ -25,6 +25,9 @@ pub const MAX_KEYS: usize = 100_000;
 
 /// How often full buckets are swept out.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// How often, at most, a map at its cap is swept (a sweep walks every key).
+const SWEEP_WHEN_FULL_EVERY: Duration = Duration::from_secs(1);
 
 /// A keyed token-bucket limiter.
 #[derive(Debug)]
@@ -79,7 +82,9 @@ impl RateLimiter {
         Self::with_max_keys(burst, refill, MAX_KEYS)
     }
 
-    /// Like [`RateLimiter::new`], tracking at most `max_keys` addresses.
+    /// Like [`RateLimiter::new`], tracking at most `max_keys` addresses (a map at its
+    /// cap is swept at most once a second; new addresses meanwhile share the overflow
+    /// bucket).
     pub fn with_max_keys(burst: u32, refill: Duration, max_keys: usize) -> Self {
         let now = Instant::now();
         let burst = f64::from(burst.max(1));
@@ -89,7 +94,10 @@ impl RateLimiter {
             max_keys: max_keys.max(1),
             inner: Mutex::new(Buckets {
                 map: HashMap::new(),
-                overflow: Bucket { tokens: burst, at: now },
+                overflow: Bucket {
+                    tokens: burst,
+                    at: now,
+                },
                 last_sweep: now,
             }),
         }
@@ -108,14 +116,20 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (burst, refill) = (self.burst, self.refill);
-        if now.saturating_duration_since(g.last_sweep) >= SWEEP_EVERY
-            || (g.map.len() >= self.max_keys && !g.map.contains_key(&key))
+        let since = now.saturating_duration_since(g.last_sweep);
+        if since >= SWEEP_EVERY
+            || (since >= SWEEP_WHEN_FULL_EVERY
+                && g.map.len() >= self.max_keys
+                && !g.map.contains_key(&key))
         {
             g.map
                 .retain(|_, b| refilled(*b, now, burst, refill).tokens < burst);
             g.last_sweep = now;
         }
-        let full = Bucket { tokens: burst, at: now };
+        let full = Bucket {
+            tokens: burst,
+            at: now,
+        };
         let bucket = if g.map.len() < self.max_keys || g.map.contains_key(&key) {
             g.map.entry(key).or_insert(full)
         } else {
@@ -167,10 +181,19 @@ mod tests {
         assert_eq!(l.check_at("198.51.100.1", t0), Err(10));
         // Another address has its own bucket.
         assert_eq!(l.check_at("198.51.100.2", t0), Ok(()));
-        // 4 s later: 6 s to go; 10 s later: one token.
-        assert_eq!(l.check_at("198.51.100.1", t0 + Duration::from_secs(4)), Err(6));
-        assert_eq!(l.check_at("198.51.100.1", t0 + Duration::from_secs(10)), Ok(()));
-        assert_eq!(l.check_at("198.51.100.1", t0 + Duration::from_secs(10)), Err(10));
+        // 5 s later: 5 s to go; 10 s later: one token.
+        assert_eq!(
+            l.check_at("198.51.100.1", t0 + Duration::from_secs(5)),
+            Err(5)
+        );
+        assert_eq!(
+            l.check_at("198.51.100.1", t0 + Duration::from_secs(10)),
+            Ok(())
+        );
+        assert_eq!(
+            l.check_at("198.51.100.1", t0 + Duration::from_secs(10)),
+            Err(10)
+        );
     }
 
     #[test]

@@ -88,7 +88,13 @@ async fn a_registration_flood_from_one_address_gets_429_after_the_burst() {
     }
     assert_eq!(s.state.store.count_users().await.unwrap(), 3);
     // Refused attempts count too: probing taken names costs the same budget.
-    let (st, _, c) = post_with(&s, &s.http, "/auth/register", register_body(&template, "flood0")).await;
+    let (st, _, c) = post_with(
+        &s,
+        &s.http,
+        "/auth/register",
+        register_body(&template, "flood0"),
+    )
+    .await;
     assert_eq!((st, c.as_str()), (429, "too_many_requests"));
 }
 
@@ -103,10 +109,15 @@ async fn a_prelogin_flood_from_one_address_gets_429_after_the_burst_then_refills
     let bodies = (0..40)
         .map(|i| prelogin_body(if i % 2 == 0 { "alice" } else { "nobody" }))
         .collect();
+    let t = Instant::now();
     let answers = flood(&s, &s.http, "/auth/prelogin", bodies).await;
+    let earned = t.elapsed().as_secs() as usize / 2 + 1;
     let ok = answers.iter().filter(|a| a.0 == 200).count();
-    // The burst, plus at most one token earned while the flood runs.
-    assert!((10..=11).contains(&ok), "{ok} allowed: {answers:?}");
+    // The burst, plus the tokens earned while the flood ran.
+    assert!(
+        (10..=10 + earned).contains(&ok),
+        "{ok} allowed: {answers:?}"
+    );
     for (status, retry, c) in answers.iter().filter(|a| a.0 != 200) {
         assert_eq!((*status, c.as_str()), (429, "too_many_requests"));
         assert!(retry.is_some_and(|r| (1..=2).contains(&r)), "{retry:?}");
@@ -130,7 +141,13 @@ async fn each_address_has_its_own_budget() {
     let a = client_from("127.0.0.2");
     let b = client_from("127.0.0.3");
     for i in 0..2 {
-        let (st, _, _) = post_with(&s, &a, "/auth/register", register_body(&template, &format!("a{i}"))).await;
+        let (st, _, _) = post_with(
+            &s,
+            &a,
+            "/auth/register",
+            register_body(&template, &format!("a{i}")),
+        )
+        .await;
         assert_eq!(st, 200);
         let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("a0")).await;
         assert_eq!(st, 200);
@@ -157,7 +174,7 @@ async fn a_registration_flood_does_not_starve_an_existing_users_login() {
     let template = registration_request("x", test_kdf(&s));
     let http = s.http.clone();
     let url = s.url("/auth/register");
-    let flood: Vec<_> = (0..200)
+    let flood: Vec<_> = (0..300)
         .map(|i| {
             let (http, url) = (http.clone(), url.clone());
             let body = register_body(&template, &format!("flood{i}"));
@@ -172,16 +189,24 @@ async fn a_registration_flood_does_not_starve_an_existing_users_login() {
         })
         .collect();
     // Let the flood reach the server and fill the queues.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let t = Instant::now();
     let l = s
         .client
-        .login("alice", &cofre_core::secret::Password::new(PASSWORD), cofre_client::client::SecondFactor::None)
+        .login(
+            "alice",
+            &cofre_core::secret::Password::new(PASSWORD),
+            cofre_client::client::SecondFactor::None,
+        )
         .await;
     let took = t.elapsed();
-    assert!(l.is_ok(), "the login failed during the flood: {:?}", l.err());
-    // 400 queued hashes ahead of it would take over 10 s on two threads; behind at most
-    // one registration hash it takes about one login's time.
+    assert!(
+        l.is_ok(),
+        "the login failed during the flood: {:?}",
+        l.err()
+    );
+    // 600 queued hashes ahead of it would take well over 10 s on two threads; behind
+    // at most one registration hash it takes about one login's time.
     assert!(took < Duration::from_secs(5), "the login took {took:?}");
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for j in flood {
@@ -190,7 +215,10 @@ async fn a_registration_flood_does_not_starve_an_existing_users_login() {
     }
     // Registrations past the lane's queue are refused as busy (503), not queued
     // ahead of logins; every one got an answer.
-    assert!(statuses.keys().all(|k| [200, 503].contains(k)), "{statuses:?}");
+    assert!(
+        statuses.keys().all(|k| [200, 503].contains(k)),
+        "{statuses:?}"
+    );
     assert!(statuses.get(&503).is_some_and(|n| *n > 0), "{statuses:?}");
 }
 
@@ -246,7 +274,8 @@ async fn prelogin_kdf_fields_do_not_tell_unknown_names_from_old_accounts() {
     let body = serde_json::to_string(&registration_request("oldie", old.clone())).unwrap();
     let (st, _, _) = post_raw(&s, "/auth/register", None, &body).await;
     assert_eq!(st, 200);
-    let kdf_of = |v: &serde_json::Value| serde_json::from_value::<KdfParams>(v["kdf"].clone()).unwrap();
+    let kdf_of =
+        |v: &serde_json::Value| serde_json::from_value::<KdfParams>(v["kdf"].clone()).unwrap();
     let (_, _, oldie) = post_raw(&s, "/auth/prelogin", None, &prelogin_body("oldie")).await;
     assert_eq!(kdf_of(&oldie), old);
     // Unknown names show the old parameters about as often as accounts use them (here
@@ -267,5 +296,8 @@ async fn prelogin_kdf_fields_do_not_tell_unknown_names_from_old_accounts() {
         }
     }
     // Each count is Binomial(48, 1/2): outside 8..=40 with probability under 1e-6.
-    assert!((8..=40).contains(&shows_old), "{shows_old} old, {shows_current} current");
+    assert!(
+        (8..=40).contains(&shows_old),
+        "{shows_old} old, {shows_current} current"
+    );
 }
