@@ -145,22 +145,22 @@ async fn each_address_has_its_own_budget() {
             &s,
             &a,
             "/auth/register",
-            register_body(&template, &format!("a{i}")),
+            register_body(&template, &format!("alpha{i}")),
         )
         .await;
         assert_eq!(st, 200);
-        let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("a0")).await;
+        let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("alpha0")).await;
         assert_eq!(st, 200);
     }
-    let (st, retry, _) = post_with(&s, &a, "/auth/register", register_body(&template, "a2")).await;
+    let (st, retry, _) = post_with(&s, &a, "/auth/register", register_body(&template, "alpha2")).await;
     assert_eq!(st, 429);
     assert!(retry.is_some());
-    let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("a0")).await;
+    let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("alpha0")).await;
     assert_eq!(st, 429);
     // Another address is not affected by the first one's flood.
-    let (st, _, _) = post_with(&s, &b, "/auth/register", register_body(&template, "b0")).await;
+    let (st, _, _) = post_with(&s, &b, "/auth/register", register_body(&template, "bravo0")).await;
     assert_eq!(st, 200);
-    let (st, _, _) = post_with(&s, &b, "/auth/prelogin", prelogin_body("a0")).await;
+    let (st, _, _) = post_with(&s, &b, "/auth/prelogin", prelogin_body("alpha0")).await;
     assert_eq!(st, 200);
     assert_eq!(s.state.store.count_users().await.unwrap(), 3);
 }
