@@ -465,6 +465,20 @@ pub struct ServerArgs {
     /// Seconds for one attempt of an address's budget to come back.
     #[arg(long, env = "COFRE_ADDRESS_REFILL", default_value_t = 60)]
     pub address_refill: i64,
+    /// Registration attempts a client address may make at once (then see
+    /// --registration-refill); per server process.
+    #[arg(long, env = "COFRE_REGISTRATION_BURST", default_value_t = 5)]
+    pub registration_burst: u32,
+    /// Seconds for an address to earn one more registration attempt.
+    #[arg(long, env = "COFRE_REGISTRATION_REFILL", default_value_t = 1200)]
+    pub registration_refill: u64,
+    /// Prelogin requests a client address may make at once (then see
+    /// --prelogin-refill); per server process.
+    #[arg(long, env = "COFRE_PRELOGIN_BURST", default_value_t = 30)]
+    pub prelogin_burst: u32,
+    /// Seconds for an address to earn one more prelogin request.
+    #[arg(long, env = "COFRE_PRELOGIN_REFILL", default_value_t = 1)]
+    pub prelogin_refill: u64,
     /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "COFRE_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,

@@ -83,6 +83,8 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         blobs,
         uploads_busy: Arc::default(),
         throttle: Throttle::new(&config),
+        anonymous_limits: Arc::new(crate::state::AnonymousLimits::new(&config)),
+        kdf_mix: Arc::default(),
         config: Arc::new(config),
         store,
         keys: Arc::new(keys),

@@ -61,6 +61,14 @@ pub struct ServerConfig {
     pub account_refill_secs: i64,
     /// Seconds for one attempt of an address's budget to come back.
     pub address_refill_secs: i64,
+    /// Registration attempts a client address may make at once (per server process).
+    pub registration_burst: u32,
+    /// Seconds for one more registration attempt to be earned back, per address.
+    pub registration_refill_secs: u64,
+    /// Prelogin requests a client address may make at once (per server process).
+    pub prelogin_burst: u32,
+    /// Seconds for one more prelogin to be earned back, per address.
+    pub prelogin_refill_secs: u64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
@@ -103,6 +111,10 @@ impl std::fmt::Debug for ServerConfig {
             address_free_failures: _,
             account_refill_secs: _,
             address_refill_secs: _,
+            registration_burst: _,
+            registration_refill_secs: _,
+            prelogin_burst: _,
+            prelogin_refill_secs: _,
             max_body_bytes: _,
             tls: _,
             quota_bytes: _,
@@ -136,6 +148,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("address_free_failures", &self.address_free_failures)
             .field("account_refill_secs", &self.account_refill_secs)
             .field("address_refill_secs", &self.address_refill_secs)
+            .field("registration_burst", &self.registration_burst)
+            .field("registration_refill_secs", &self.registration_refill_secs)
+            .field("prelogin_burst", &self.prelogin_burst)
+            .field("prelogin_refill_secs", &self.prelogin_refill_secs)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tls", &self.tls)
             .field("quota_bytes", &self.quota_bytes)
@@ -261,6 +277,12 @@ impl ServerConfig {
             address_free_failures: 20,
             account_refill_secs: 300,
             address_refill_secs: 60,
+            // docs/ACCOUNTS.md, "Admission": 5 at once, then 3 an hour per address.
+            registration_burst: 5,
+            registration_refill_secs: 20 * 60,
+            // A login's prelogin: 30 at once, then one a second per address.
+            prelogin_burst: 30,
+            prelogin_refill_secs: 1,
             max_body_bytes: 1024 * 1024,
             tls: None,
             quota_bytes: 10 << 30,
@@ -295,6 +317,12 @@ impl ServerConfig {
         }
         if self.account_free_failures < 1 || self.address_free_failures < 1 {
             return bad("free failures must be at least 1");
+        }
+        if self.registration_burst < 1 || self.prelogin_burst < 1 {
+            return bad("registration and prelogin bursts must be at least 1");
+        }
+        if self.registration_refill_secs < 1 || self.prelogin_refill_secs < 1 {
+            return bad("registration and prelogin refill times must be at least 1 second");
         }
         if self.max_body_bytes < 4096 {
             return bad("the body limit must be at least 4096 bytes");

@@ -62,6 +62,12 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: i64,
     },
+    /// Over a per-address rate limit of an anonymous route (registration, prelogin).
+    #[error("too many requests from this address: try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
     /// Locked by an admin.
     #[error("this account is locked; contact an administrator")]
     AccountLocked,
@@ -146,7 +152,9 @@ impl ApiError {
             | Self::Unauthorized
             | Self::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
             Self::InvalidMfaCode | Self::MfaNotEnabled => StatusCode::BAD_REQUEST,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } | Self::ItemTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -174,7 +182,7 @@ impl ApiError {
             Self::InvalidMfaCode => ErrorCode::InvalidMfaCode,
             Self::MfaNotEnabled => ErrorCode::MfaNotEnabled,
             Self::MfaAlreadyEnabled => ErrorCode::MfaAlreadyEnabled,
-            Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => ErrorCode::TooManyRequests,
             Self::AccountLocked => ErrorCode::AccountLocked,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
@@ -221,7 +229,8 @@ impl From<crate::blobs::BlobError> for ApiError {
 impl From<crate::auth::password::HashError> for ApiError {
     fn from(e: crate::auth::password::HashError) -> Self {
         match e {
-            crate::auth::password::HashError::Busy => Self::Unavailable,
+            crate::auth::password::HashError::Busy
+            | crate::auth::password::HashError::RegistrationsBusy => Self::Unavailable,
             e => Self::internal(e),
         }
     }
@@ -239,7 +248,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status(), Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after } = self
+        if let Self::TooManyRequests { retry_after } | Self::RateLimited { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

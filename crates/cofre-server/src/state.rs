@@ -38,6 +38,37 @@ pub struct AppState {
     pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// This server process's id as a lease holder (random per start).
     pub instance: Arc<str>,
+    /// Per-address limits of registration and prelogin (this process's buckets).
+    pub anonymous_limits: Arc<AnonymousLimits>,
+    /// The KDF parameters prelogin shows for unknown usernames.
+    pub kdf_mix: Arc<crate::auth::fake_kdf::KdfMix>,
+}
+
+/// The per-address rate limits of the anonymous routes.
+#[derive(Debug)]
+pub struct AnonymousLimits {
+    /// `POST /auth/register`.
+    pub registration: crate::auth::rate_limit::RateLimiter,
+    /// `POST /auth/prelogin`.
+    pub prelogin: crate::auth::rate_limit::RateLimiter,
+}
+
+impl AnonymousLimits {
+    /// From the settings.
+    pub fn new(c: &ServerConfig) -> Self {
+        use crate::auth::rate_limit::RateLimiter;
+        use std::time::Duration;
+        Self {
+            registration: RateLimiter::new(
+                c.registration_burst,
+                Duration::from_secs(c.registration_refill_secs),
+            ),
+            prelogin: RateLimiter::new(
+                c.prelogin_burst,
+                Duration::from_secs(c.prelogin_refill_secs),
+            ),
+        }
+    }
 }
 
 impl AppState {

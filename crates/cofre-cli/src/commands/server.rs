@@ -148,6 +148,10 @@ fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     c.address_free_failures = args.address_free_failures;
     c.account_refill_secs = args.account_refill;
     c.address_refill_secs = args.address_refill;
+    c.registration_burst = args.registration_burst;
+    c.registration_refill_secs = args.registration_refill;
+    c.prelogin_burst = args.prelogin_burst;
+    c.prelogin_refill_secs = args.prelogin_refill;
     c.max_body_bytes = args.max_body;
     c.quota_bytes = args.quota;
     c.max_item_bytes = args.max_item;

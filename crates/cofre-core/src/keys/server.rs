@@ -1,6 +1,7 @@
 //! The server's own secret (not part of any user's key hierarchy): it derives the
-//! deterministic fake KDF salt that prelogin answers for unknown usernames, and keys
-//! the tags under which MFA recovery codes are stored and the tags of device tokens.
+//! deterministic fake KDF salt and the choice of fake KDF parameters that prelogin
+//! answers for unknown usernames, and keys the tags under which MFA recovery codes are
+//! stored and the tags of device tokens.
 
 use super::KdfSalt;
 use crate::Result;
@@ -9,6 +10,8 @@ use crate::secret::SecretBytes;
 
 /// HMAC label for fake prelogin salts.
 pub const LABEL_FAKE_SALT: &[u8] = b"cofre/v1/server/fake-salt";
+/// HMAC label for the choice of fake prelogin KDF parameters.
+pub const LABEL_FAKE_KDF: &[u8] = b"cofre/v1/server/fake-kdf";
 /// HMAC label for MFA recovery-code tags.
 pub const LABEL_RECOVERY_CODE: &[u8] = b"cofre/v1/server/mfa-recovery-code";
 /// HMAC label for device tokens.
@@ -46,6 +49,20 @@ impl ServerSecret {
             .split_first_chunk::<{ super::kdf::SALT_LEN }>()
             .unwrap_or((&[0; 16], &[]));
         KdfSalt(*salt)
+    }
+
+    /// A number that picks the KDF parameters prelogin returns for a username that has
+    /// no account: the first 8 bytes (big-endian) of HMAC-SHA256(secret, label || 0x00
+    /// || username). Deterministic, unpredictable without the secret, and independent of
+    /// [`ServerSecret::fake_salt`] (another label), so the salt says nothing of it.
+    pub fn fake_kdf_choice(&self, normalized_username: &str) -> u64 {
+        let tag = HmacKey::new(self.0.expose()).sign(&[
+            LABEL_FAKE_KDF,
+            &[0],
+            normalized_username.as_bytes(),
+        ]);
+        let (head, _) = tag.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+        u64::from_be_bytes(*head)
     }
 
     /// The tag under which a recovery code is stored: HMAC-SHA256(secret, label || 0x00
@@ -124,6 +141,9 @@ mod tests {
         assert_ne!(a.fake_salt("alice"), b.fake_salt("alice"));
         let again = ServerSecret::from_bytes(a.expose_bytes()).unwrap();
         assert_eq!(again.fake_salt("alice"), a.fake_salt("alice"));
+        assert_eq!(a.fake_kdf_choice("alice"), again.fake_kdf_choice("alice"));
+        assert_ne!(a.fake_kdf_choice("alice"), a.fake_kdf_choice("bob"));
+        assert_ne!(a.fake_kdf_choice("alice"), b.fake_kdf_choice("alice"));
     }
 
     #[test]

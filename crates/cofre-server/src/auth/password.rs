@@ -1,8 +1,17 @@
 //! bcrypt of auth keys on a bounded pool of blocking threads, so that login bursts
 //! never stall the async runtime that serves every other request.
+//!
+//! Admission: logins (and the authenticated re-hashes of a password change) queue for
+//! the pool directly. Registrations first pass their own lane: at most a quarter of
+//! the pool's threads (at least one) hash for new accounts at once, at most
+//! [`REGISTRATION_QUEUE_PER_THREAD`] registrations per lane thread wait for it, and a
+//! wait ends after [`REGISTRATION_QUEUE_TIMEOUT`]; a registration that cannot get in
+//! is refused as busy. The pool's queue is first come, first served, so a login waits
+//! behind other logins and at most one hash per lane thread of registrations, however
+//! many registrations arrive.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -11,6 +20,13 @@ use zeroize::Zeroizing;
 /// How long a bcrypt job may wait for a free thread before the request is refused.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a registration may wait for its lane before it is refused.
+pub const REGISTRATION_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many registrations may wait per registration-lane thread; more are refused at
+/// once.
+pub const REGISTRATION_QUEUE_PER_THREAD: usize = 16;
+
 /// Why hashing or verifying failed (not "wrong key": that is `Ok(false)`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -18,6 +34,9 @@ pub enum HashError {
     /// Too many logins queued.
     #[error("too many password checks queued")]
     Busy,
+    /// The registration lane is full.
+    #[error("too many registrations in progress")]
+    RegistrationsBusy,
     /// bcrypt failed (malformed stored hash, or input too long).
     #[error("bcrypt: {0}")]
     Bcrypt(#[from] bcrypt::BcryptError),
@@ -30,6 +49,7 @@ pub enum HashError {
 #[derive(Clone, Debug)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    registrations: Arc<Lane>,
     cost: u32,
     /// A hash of a random value at the configured cost: unknown users are checked
     /// against it, so they cost the same work as known ones.
@@ -38,10 +58,26 @@ pub struct Hasher {
     verifications: Arc<AtomicU64>,
 }
 
+/// The admission lane of registrations: its threads and its bounded queue.
+#[derive(Debug)]
+struct Lane {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
 impl Hasher {
-    /// A hasher with `threads` concurrent jobs at `cost`.
+    /// A hasher with `threads` concurrent jobs at `cost`; registrations may use a
+    /// quarter of them (at least one).
     pub async fn new(cost: u32, threads: usize) -> Result<Self, HashError> {
-        let permits = Arc::new(Semaphore::new(threads.max(1)));
+        let threads = threads.max(1);
+        let lane = (threads / 4).max(1);
+        let registrations = Arc::new(Lane {
+            permits: Semaphore::new(lane),
+            waiting: AtomicUsize::new(0),
+            max_waiting: lane * REGISTRATION_QUEUE_PER_THREAD,
+        });
+        let permits = Arc::new(Semaphore::new(threads));
         let random = crate::auth::tokens::random_token().map_err(|_| HashError::Task)?;
         let dummy = run(&permits, move || {
             bcrypt::non_truncating_hash(random.as_bytes(), cost)
@@ -49,6 +85,7 @@ impl Hasher {
         .await??;
         Ok(Self {
             permits,
+            registrations,
             cost,
             dummy: Arc::new(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
@@ -64,6 +101,20 @@ impl Hasher {
         })
         .await?
         .map_err(HashError::from)
+    }
+
+    /// bcrypt of a new account's auth key and recovery auth key, admitted through the
+    /// registration lane (see the module comment): [`HashError::RegistrationsBusy`]
+    /// when the lane's queue is full or the wait is over.
+    pub async fn hash_new_account(
+        &self,
+        auth_key: &str,
+        recovery_key: &str,
+    ) -> Result<(String, String), HashError> {
+        let _lane = self.registrations.enter().await?;
+        let auth = self.hash(auth_key).await?;
+        let recovery = self.hash(recovery_key).await?;
+        Ok((auth, recovery))
     }
 
     /// Whether `secret` matches `hash`; with `hash = None`, checks against the dummy
@@ -85,6 +136,33 @@ impl Hasher {
     /// guessing has cost, and what the throttle must bound.
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
+    }
+}
+
+impl Lane {
+    /// Waits (boundedly) for a lane thread; the permit is held until dropped.
+    async fn enter(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        if let Ok(p) = self.permits.try_acquire() {
+            return Ok(p);
+        }
+        let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _leave = Leave(&self.waiting);
+        if queued >= self.max_waiting {
+            return Err(HashError::RegistrationsBusy);
+        }
+        tokio::time::timeout(REGISTRATION_QUEUE_TIMEOUT, self.permits.acquire())
+            .await
+            .map_err(|_| HashError::RegistrationsBusy)?
+            .map_err(|_| HashError::Task)
+    }
+}
+
+/// Takes a waiter off a lane's count when its wait ends (in any way, cancelled too).
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -115,5 +193,36 @@ mod tests {
         assert!(!h.verify("secret", None).await.unwrap());
         assert!(!h.verify("secret", Some("not a bcrypt hash")).await.unwrap());
         assert_eq!(h.clone().verifications(), 4);
+        let (a, r) = h.hash_new_account("one", "two").await.unwrap();
+        assert!(h.verify("one", Some(&a)).await.unwrap());
+        assert!(h.verify("two", Some(&r)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_registration_lane_refuses_past_its_queue() {
+        let h = Hasher::new(4, 1).await.unwrap();
+        // Hold the only lane thread, fill its queue, then one more is refused at once.
+        let held = h.registrations.enter().await.unwrap();
+        let mut waiters = Vec::new();
+        for _ in 0..REGISTRATION_QUEUE_PER_THREAD {
+            let h = h.clone();
+            waiters.push(tokio::spawn(async move {
+                h.hash_new_account("a", "b").await.map(drop)
+            }));
+        }
+        while h.registrations.waiting.load(Ordering::Acquire) < REGISTRATION_QUEUE_PER_THREAD {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            h.hash_new_account("a", "b").await,
+            Err(HashError::RegistrationsBusy)
+        ));
+        // Logins do not use the lane: they are not refused.
+        assert!(!h.verify("x", None).await.unwrap());
+        drop(held);
+        for w in waiters {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(h.registrations.waiting.load(Ordering::Acquire), 0);
     }
 }

@@ -74,8 +74,10 @@ pub(crate) async fn jwks(State(app): State<AppState>) -> Json<JwkSet> {
 )]
 pub(crate) async fn prelogin(
     State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> Result<Json<PreloginResponse>, ApiError> {
+    admit(&app.anonymous_limits.prelogin, &addr)?;
     // An invalid username answers like an unknown one: no account can have it.
     let name = login_name(&req.username);
     let user = app.store.user_by_name(&name).await?;
@@ -84,11 +86,23 @@ pub(crate) async fn prelogin(
             kdf: u.keys.kdf.clone(),
             salt: u.keys.salt,
         },
+        // Parameters some accounts really use, drawn per name (auth/fake_kdf.rs).
         None => PreloginResponse {
-            kdf: app.config.kdf.clone(),
+            kdf: app
+                .kdf_mix
+                .for_unknown(&app.store, &app.keys.secret, &name, &app.config.kdf)
+                .await?,
             salt: app.keys.secret.fake_salt(&name),
         },
     }))
+}
+
+/// Takes a token from `limiter` for the client address, or refuses the request (429,
+/// `Retry-After`).
+fn admit(limiter: &crate::auth::rate_limit::RateLimiter, addr: &str) -> Result<(), ApiError> {
+    limiter.check(addr).map_err(|secs| ApiError::RateLimited {
+        retry_after: i64::try_from(secs).unwrap_or(i64::MAX),
+    })
 }
 
 /// The name a login attempt is counted, throttled and audited under: the normalized
@@ -145,39 +159,52 @@ pub(crate) async fn register(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, ApiError> {
+    // Every attempt counts, whatever its answer: this bounds probing for taken names.
+    admit(&app.anonymous_limits.registration, &addr)?;
     let username = check_registration(&req)?;
     let now = crate::clock::now();
     let first = app.store.count_users().await? == 0;
+    let invite = (!first && !app.config.open_registration)
+        .then(|| req.invite.as_ref().map(|t| token_hash(t.expose())));
+    // Without a valid invite, the same 403 for every name: nothing about the name
+    // is said before the invite is known good.
+    if let Some(invite) = &invite {
+        let valid = match invite {
+            Some(hash) => app.store.invite_usable(hash, now).await?,
+            None => false,
+        };
+        if !valid {
+            return Err(registration_denied(&app, &username, &addr).await);
+        }
+    }
     // A taken name is refused before an invite is spent on it.
     if app.store.user_by_name(username.as_str()).await?.is_some() {
         return Err(ApiError::UsernameTaken);
     }
-    if !first && !app.config.open_registration {
-        let ok = match &req.invite {
-            Some(t) => {
-                app.store
-                    .use_invite(&token_hash(t.expose()), username.as_str(), now)
-                    .await?
-            }
-            None => false,
-        };
-        if !ok {
-            app.audit(Event {
-                event: "register",
-                subject: Some(username.as_str()),
-                address: Some(&addr),
-                outcome: "denied",
-                ..Event::default()
-            })
-            .await;
-            return Err(ApiError::RegistrationClosed);
-        }
+    // Spent here, atomically (another registration may have used it meanwhile).
+    if let Some(Some(hash)) = &invite
+        && !app.store.use_invite(hash, username.as_str(), now).await?
+    {
+        return Err(registration_denied(&app, &username, &addr).await);
     }
     // The role is decided in the insert itself (first account: admin), not from the
     // count above, so two concurrent first registrations cannot both become admin.
     Ok(Json(
         create_account(&app, &username, &req, None, &addr).await?,
     ))
+}
+
+/// Audits a registration refused for want of a valid invite; the answer to send.
+async fn registration_denied(app: &AppState, username: &Username, addr: &str) -> ApiError {
+    app.audit(Event {
+        event: "register",
+        subject: Some(username.as_str()),
+        address: Some(addr),
+        outcome: "denied",
+        ..Event::default()
+    })
+    .await;
+    ApiError::RegistrationClosed
 }
 
 /// Stores a new account whose request was already checked (username parsed, keys
@@ -191,8 +218,11 @@ pub async fn create_account(
     addr: &str,
 ) -> Result<RegisterResponse, ApiError> {
     let now = crate::clock::now();
-    let auth_hash = app.hasher.hash(req.auth_key.expose()).await?;
-    let recovery_hash = app.hasher.hash(req.recovery_auth_key.expose()).await?;
+    // Through the registration lane: new accounts never starve logins of bcrypt.
+    let (auth_hash, recovery_hash) = app
+        .hasher
+        .hash_new_account(req.auth_key.expose(), req.recovery_auth_key.expose())
+        .await?;
     let id = random_id().map_err(ApiError::internal)?;
     let created = app
         .store

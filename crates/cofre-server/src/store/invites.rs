@@ -23,6 +23,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether an invite exists, is unused and unexpired (without using it).
+    pub async fn invite_usable(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS ok FROM invites WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Uses an invite once. Returns false if unknown, expired or already used.
     pub async fn use_invite(
         &self,

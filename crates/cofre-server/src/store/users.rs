@@ -122,6 +122,25 @@ impl Store {
         }
     }
 
+    /// The KDF parameter sets accounts use, as JSON text, with how many accounts use
+    /// each (the same set may come back as several texts: compare them parsed).
+    pub async fn kdf_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        let sql = match self.backend() {
+            super::Backend::Sqlite => {
+                "SELECT json_extract(keys_json, '$.kdf') AS kdf, COUNT(*) AS n
+                 FROM users GROUP BY 1"
+            }
+            super::Backend::Postgres => {
+                "SELECT (keys_json::jsonb -> 'kdf')::text AS kdf, COUNT(*) AS n
+                 FROM users GROUP BY 1"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("kdf")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// How many accounts exist.
     pub async fn count_users(&self) -> StoreResult<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")

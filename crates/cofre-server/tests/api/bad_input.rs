@@ -137,16 +137,5 @@ async fn malformed_huge_and_invalid_requests_are_refused_and_change_nothing() {
 /// A valid registration body for "bob", built by the client library's key code.
 async fn registration_body(s: &TestServer) -> cofre_api::auth::RegisterRequest {
     let policy = s.client.policy().await.unwrap();
-    let new = cofre_core::keys::UnlockedKeys::create(
-        &cofre_core::secret::Password::new(PASSWORD),
-        policy.kdf,
-    )
-    .unwrap();
-    cofre_api::auth::RegisterRequest {
-        username: "bob".into(),
-        auth_key: new.auth_key.to_text().into(),
-        recovery_auth_key: new.recovery_key.auth_key().unwrap().to_text().into(),
-        keys: new.keys,
-        invite: None,
-    }
+    crate::support::registration_request("bob", policy.kdf)
 }

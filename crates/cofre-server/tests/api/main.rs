@@ -9,6 +9,7 @@ mod moto;
 mod support;
 
 mod accounts;
+mod admission;
 mod admin;
 mod audit;
 mod backends;

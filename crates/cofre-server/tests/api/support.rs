@@ -242,6 +242,10 @@ pub fn test_config(data: PathBuf) -> ServerConfig {
         iterations: 2,
         parallelism: 1,
     };
+    // Every test client is 127.0.0.1: the per-address limits of registration and
+    // prelogin are raised here and tested with their own settings (admission.rs).
+    c.registration_burst = 100_000;
+    c.prelogin_burst = 100_000;
     c
 }
 
@@ -298,6 +302,18 @@ pub async fn register(s: &TestServer, name: &str) -> Registered {
         .register(name, &Password::new(PASSWORD), None)
         .await
         .unwrap()
+}
+
+/// A registration request for `name` with [`PASSWORD`] and `kdf`, for raw posts.
+pub fn registration_request(name: &str, kdf: KdfParams) -> cofre_api::auth::RegisterRequest {
+    let new = cofre_core::keys::UnlockedKeys::create(&Password::new(PASSWORD), kdf).unwrap();
+    cofre_api::auth::RegisterRequest {
+        username: name.into(),
+        auth_key: new.auth_key.to_text().into(),
+        recovery_auth_key: new.recovery_key.auth_key().unwrap().to_text().into(),
+        keys: new.keys,
+        invite: None,
+    }
 }
 
 /// Logs `name` in with [`PASSWORD`] and no second factor.
