@@ -2,9 +2,10 @@
 //! of space answers 507 `insufficient_storage`; reads go on; once space is freed, writes
 //! work again on their own (no restart), and what was stored is intact.
 //!
-//! Mounting needs root (CAP_SYS_ADMIN): where it is not permitted the test says so and
-//! skips, except under `CI=true`, where it fails. On PostgreSQL only the blob folder is
-//! on the tmpfs (the database is elsewhere), and the same checks hold.
+//! Two cases: the blob folder's file system fills (both backends; the database is
+//! elsewhere), and the data directory's fills with the SQLite database in it.
+//! Mounting needs root (CAP_SYS_ADMIN): where it is not permitted the tests say so and
+//! skip, except under `CI=true`, where they fail.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -178,147 +179,178 @@ async fn soon<T, E: std::fmt::Debug, F: std::future::Future<Output = Result<T, E
     }
 }
 
+/// What a test stores before the disk fills: a file and a note, with their plaintexts.
+struct Stored {
+    file: (String, Vec<u8>),
+    note: (String, Vec<u8>),
+}
+
+async fn store_some(s: &TestServer, l: &LoggedIn) -> Stored {
+    let file = data(300_000, 3);
+    let file_id = upload(s, l, ItemKind::File, "before.bin", file.clone())
+        .await
+        .unwrap();
+    let note = b"the safe combination is 12-34-56".to_vec();
+    let note_id = upload(s, l, ItemKind::Note, "note", note.clone())
+        .await
+        .unwrap();
+    Stored {
+        file: (file_id, file),
+        note: (note_id, note),
+    }
+}
+
+/// The listing and both items, byte for byte, and the usage: reads that must work
+/// whether the disk is full or not.
+async fn check_reads(s: &TestServer, l: &LoggedIn, stored: &Stored) {
+    let listed = s.client.items(&l.tokens.access_token, &l.keys).await.unwrap();
+    let mut ids: Vec<_> = listed.iter().map(|i| i.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![stored.file.0.clone(), stored.note.0.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(fetch(s, l, &stored.file.0).await, stored.file.1);
+    assert_eq!(fetch(s, l, &stored.note.0).await, stored.note.1);
+    let (status, _) = get_raw(s, "/items/usage", l.tokens.access_token.expose()).await;
+    assert_eq!(status, 200);
+}
+
+async fn login_again(s: &TestServer) -> Result<LoggedIn, cofre_client::ClientError> {
+    s.client
+        .login(
+            "alice",
+            &Password::new(PASSWORD),
+            cofre_client::client::SecondFactor::None,
+        )
+        .await
+}
+
+/// After space was freed: new uploads (a file and a note) work and read back, and the
+/// items stored before are intact.
+async fn check_writes_are_back(s: &TestServer, l: &LoggedIn, stored: &Stored) {
+    let file = data(200_000, 7);
+    let file_id = upload(s, l, ItemKind::File, "after.bin", file.clone())
+        .await
+        .unwrap();
+    let note_id = upload(s, l, ItemKind::Note, "after note", b"back".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(fetch(s, l, &file_id).await, file);
+    assert_eq!(fetch(s, l, &note_id).await, b"back");
+    assert_eq!(fetch(s, l, &stored.file.0).await, stored.file.1);
+    assert_eq!(fetch(s, l, &stored.note.0).await, stored.note.1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_disk_refuses_writes_clearly_keeps_reads_and_recovers_without_a_restart() {
-    let Some(tmpfs) = Tmpfs::mount("8m") else {
+async fn a_full_blob_folder_refuses_uploads_with_507_and_recovers_at_once() {
+    let Some(tmpfs) = Tmpfs::mount("4m") else {
         return;
     };
-    let on_sqlite = !on_postgres();
-    let s = start_in(tmpfs.path().join("data"), |c| {
-        c.max_part_bytes = 4 << 20;
-    })
-    .await;
+    let blobs = tmpfs.path().join("blobs");
+    let s = start(|c| c.blobs = cofre_server::blobs::BlobLocation::Folder(blobs.clone())).await;
     register(&s, "alice").await;
     let alice = login(&s, "alice").await;
     let token = alice.tokens.access_token.expose().to_owned();
+    let stored = store_some(&s, &alice).await;
+    let filler = tmpfs.path().join("filler");
+    assert!(fill(&filler) > 0);
 
-    // What is stored before the disk fills, and must come back byte for byte.
-    let file_bytes = data(300_000, 3);
-    let file_id = upload(&s, &alice, ItemKind::File, "before.bin", file_bytes.clone())
+    // Parts of every size are refused clearly, and nothing of them counts as received:
+    // a small one (written in one go, whose failure shows only when flushed) and a
+    // large one.
+    for size in [20_000usize, 1 << 20] {
+        let id = new_id();
+        let (status, body) = create_raw(&s, &token, &id, size as u64).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = put_part_raw(&s, &token, &id, data(size, 9)).await;
+        assert_full(status, &body, &format!("a part of {size} bytes"));
+        let (status, body) = get_raw(&s, &format!("/items/{id}/upload"), &token).await;
+        assert_eq!((status, body["received"].as_u64()), (200, Some(0)), "{body}");
+    }
+    let refused = upload(&s, &alice, ItemKind::File, "during.bin", data(50_000, 5))
         .await
-        .unwrap();
-    let note_bytes = b"the safe combination is 12-34-56".to_vec();
-    let note_id = upload(&s, &alice, ItemKind::Note, "note", note_bytes.clone())
-        .await
-        .unwrap();
-    // An upload id that later writes can collide with (a transaction that rolls back).
+        .unwrap_err();
+    assert_eq!(api_code(&refused), ErrorCode::InsufficientStorage, "{refused}");
+
+    // The database is not full: logging in works, and so do reads.
+    let again = login_again(&s).await.unwrap();
+    check_reads(&s, &again, &stored).await;
+    let listed = s.client.items(&alice.tokens.access_token, &alice.keys).await.unwrap();
+    assert_eq!(listed.len(), 2, "a refused upload became an item");
+
+    std::fs::remove_file(&filler).unwrap();
+    check_writes_are_back(&s, &again, &stored).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_database_disk_refuses_writes_with_507_keeps_reads_and_recovers_without_a_restart()
+{
+    if sqlite_only("the SQLite database is the one in the data directory") {
+        return;
+    }
+    let Some(tmpfs) = Tmpfs::mount("8m") else {
+        return;
+    };
+    let s = start_in(tmpfs.path().join("data"), |_| {}).await;
+    register(&s, "alice").await;
+    let alice = login(&s, "alice").await;
+    let token = alice.tokens.access_token.expose().to_owned();
+    let stored = store_some(&s, &alice).await;
+    // An upload id that later writes collide with (a transaction that rolls back).
     let taken = new_id();
     let min = stream::encrypted_len(0, stream::MAX_CHUNK_LOG2);
     assert_eq!(create_raw(&s, &token, &taken, min).await.0, 201);
 
     // The next database write has to grow the write-ahead log (no room kept in it).
-    if on_sqlite {
-        s.state
-            .store
-            .raw_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await
-            .unwrap();
-    }
+    s.state
+        .store
+        .raw_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+        .unwrap();
     let filler = tmpfs.path().join("filler");
     assert!(fill(&filler) > 0);
 
-    // A new upload is refused clearly, wherever it meets the full disk: the database
-    // (starting it) or the blob folder (its body).
-    let id = new_id();
-    let size = 1 << 20;
-    let (status, body) = create_raw(&s, &token, &id, size).await;
-    if status == 201 {
-        let (status, body) = put_part_raw(&s, &token, &id, data(size as usize, 9)).await;
-        assert_full(status, &body, "an upload's body on a full blob folder");
-        // Nothing of the refused part counts as received.
-        let (status, body) = get_raw(&s, &format!("/items/{id}/upload"), &token).await;
-        assert_eq!((status, body["received"].as_u64()), (200, Some(0)), "{body}");
-    } else {
-        assert!(on_sqlite, "PostgreSQL is not on the full disk: {status} {body}");
+    // Writes are refused clearly, several times over: each failed transaction is one
+    // more chance to leave a pooled connection in a bad state. A login writes a session.
+    for _ in 0..8 {
+        let e = login_again(&s)
+            .await
+            .err()
+            .expect("a login wrote a session on a full disk");
+        assert_eq!(api_code(&e), ErrorCode::InsufficientStorage, "{e}");
+        let (status, body) = create_raw(&s, &token, &new_id(), min).await;
         assert_full(status, &body, "starting an upload on a full database");
     }
-    // Through the client library: the same code.
-    let refused = upload(&s, &alice, ItemKind::File, "during.bin", data(size as usize, 5))
+    let refused = upload(&s, &alice, ItemKind::File, "during.bin", data(50_000, 5))
         .await
         .unwrap_err();
     assert_eq!(api_code(&refused), ErrorCode::InsufficientStorage, "{refused}");
-
-    // Database writes on a full disk (SQLite): a login writes a session; refused
-    // clearly, several times over (each failed transaction is one more chance to leave
-    // a pooled connection in a bad state).
-    let password = Password::new(PASSWORD);
-    for _ in 0..10 {
-        let r = s
-            .client
-            .login("alice", &password, cofre_client::client::SecondFactor::None)
-            .await;
-        if on_sqlite {
-            let e = r.err().expect("a login wrote a session on a full disk");
-            assert_eq!(api_code(&e), ErrorCode::InsufficientStorage, "{e}");
-        } else {
-            r.unwrap();
-        }
-        let (status, body) = create_raw(&s, &token, &new_id(), min).await;
-        if on_sqlite {
-            assert_full(status, &body, "starting an upload on a full database");
-        }
-    }
-
-    // Reads go on: the listing, both items byte for byte, the usage.
-    let listed = s
-        .client
-        .items(&alice.tokens.access_token, &alice.keys)
-        .await
-        .unwrap();
-    let mut ids: Vec<_> = listed.iter().map(|i| i.id.clone()).collect();
-    ids.sort();
-    let mut want = vec![file_id.clone(), note_id.clone()];
-    want.sort();
-    assert_eq!(ids, want);
-    assert_eq!(fetch(&s, &alice, &file_id).await, file_bytes);
-    assert_eq!(fetch(&s, &alice, &note_id).await, note_bytes);
-    let (status, _) = get_raw(&s, "/items/usage", &token).await;
-    assert_eq!(status, 200);
+    // Reads go on with the session already open.
+    check_reads(&s, &alice, &stored).await;
 
     // Space comes back: writes work again on their own, within seconds.
     std::fs::remove_file(&filler).unwrap();
-    let within = Duration::from_secs(5);
-    let started = Instant::now();
-    let again = soon(within, "a login", || {
-        s.client
-            .login("alice", &password, cofre_client::client::SecondFactor::None)
-    })
-    .await;
-    // Transactions that roll back (an id that is taken) and then many writes in a row:
-    // every pooled connection gets used, none may hold the database locked.
+    let again = soon(Duration::from_secs(5), "a login", || login_again(&s)).await;
+    // Transactions that roll back (an id that is taken), then many writes in a row:
+    // every pooled connection gets used, and none may hold the database locked.
     for _ in 0..4 {
         let (status, body) = create_raw(&s, &token, &taken, min).await;
         assert_eq!(status, 409, "{body}");
     }
     for i in 0..12 {
         let at = Instant::now();
-        let l = s
-            .client
-            .login("alice", &password, cofre_client::client::SecondFactor::None)
+        login_again(&s)
             .await
             .unwrap_or_else(|e| panic!("login {i} after space was freed: {e}"));
-        assert!(at.elapsed() < Duration::from_secs(2), "login {i} waited on a lock");
-        drop(l);
-        let (status, body) = create_raw(&s, again.tokens.access_token.expose(), &new_id(), min).await;
+        // Well under SQLite's 5-second wait for a lock.
+        assert!(
+            at.elapsed() < Duration::from_secs(4),
+            "login {i} waited on a lock"
+        );
+        let (status, body) = create_raw(&s, &token, &new_id(), min).await;
         assert_eq!(status, 201, "upload {i} after space was freed: {body}");
     }
-    let after_bytes = data(200_000, 7);
-    let after_id = upload(&s, &again, ItemKind::File, "after.bin", after_bytes.clone())
-        .await
-        .unwrap();
-    let after_note = upload(&s, &again, ItemKind::Note, "after note", b"back".to_vec())
-        .await
-        .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "writes took {:?} to come back",
-        started.elapsed()
-    );
-
-    // Everything stored is intact, byte for byte.
-    assert_eq!(fetch(&s, &again, &file_id).await, file_bytes);
-    assert_eq!(fetch(&s, &again, &note_id).await, note_bytes);
-    assert_eq!(fetch(&s, &again, &after_id).await, after_bytes);
-    assert_eq!(fetch(&s, &again, &after_note).await, b"back");
+    check_writes_are_back(&s, &again, &stored).await;
     s.stop().await;
 }
