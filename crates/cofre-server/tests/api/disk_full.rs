@@ -32,7 +32,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output();
         let why = match out {
@@ -41,7 +47,9 @@ impl Tmpfs {
             Err(e) => e.to_string(),
         };
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("the disk-full test must mount a tmpfs under CI (needs root or CAP_SYS_ADMIN): {why}");
+            panic!(
+                "the disk-full test must mount a tmpfs under CI (needs root or CAP_SYS_ADMIN): {why}"
+            );
         }
         eprintln!(
             "SKIPPED disk_full: mounting a tmpfs is not permitted here (needs root or CAP_SYS_ADMIN): {why}"
@@ -82,7 +90,11 @@ fn fill(path: &Path) -> u64 {
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(u32::from(seed)) as u8)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed)) as u8
+        })
         .collect()
 }
 
@@ -203,7 +215,11 @@ async fn store_some(s: &TestServer, l: &LoggedIn) -> Stored {
 /// The listing and both items, byte for byte, and the usage: reads that must work
 /// whether the disk is full or not.
 async fn check_reads(s: &TestServer, l: &LoggedIn, stored: &Stored) {
-    let listed = s.client.items(&l.tokens.access_token, &l.keys).await.unwrap();
+    let listed = s
+        .client
+        .items(&l.tokens.access_token, &l.keys)
+        .await
+        .unwrap();
     let mut ids: Vec<_> = listed.iter().map(|i| i.id.clone()).collect();
     ids.sort();
     let mut want = vec![stored.file.0.clone(), stored.note.0.clone()];
@@ -265,17 +281,29 @@ async fn a_full_blob_folder_refuses_uploads_with_507_and_recovers_at_once() {
         let (status, body) = put_part_raw(&s, &token, &id, data(size, 9)).await;
         assert_full(status, &body, &format!("a part of {size} bytes"));
         let (status, body) = get_raw(&s, &format!("/items/{id}/upload"), &token).await;
-        assert_eq!((status, body["received"].as_u64()), (200, Some(0)), "{body}");
+        assert_eq!(
+            (status, body["received"].as_u64()),
+            (200, Some(0)),
+            "{body}"
+        );
     }
     let refused = upload(&s, &alice, ItemKind::File, "during.bin", data(50_000, 5))
         .await
         .unwrap_err();
-    assert_eq!(api_code(&refused), ErrorCode::InsufficientStorage, "{refused}");
+    assert_eq!(
+        api_code(&refused),
+        ErrorCode::InsufficientStorage,
+        "{refused}"
+    );
 
     // The database is not full: logging in works, and so do reads.
     let again = login_again(&s).await.unwrap();
     check_reads(&s, &again, &stored).await;
-    let listed = s.client.items(&alice.tokens.access_token, &alice.keys).await.unwrap();
+    let listed = s
+        .client
+        .items(&alice.tokens.access_token, &alice.keys)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 2, "a refused upload became an item");
 
     std::fs::remove_file(&filler).unwrap();
@@ -284,8 +312,7 @@ async fn a_full_blob_folder_refuses_uploads_with_507_and_recovers_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_database_disk_refuses_writes_with_507_keeps_reads_and_recovers_without_a_restart()
-{
+async fn a_full_database_disk_refuses_writes_with_507_keeps_reads_and_recovers_without_a_restart() {
     if sqlite_only("the SQLite database is the one in the data directory") {
         return;
     }
@@ -325,7 +352,11 @@ async fn a_full_database_disk_refuses_writes_with_507_keeps_reads_and_recovers_w
     let refused = upload(&s, &alice, ItemKind::File, "during.bin", data(50_000, 5))
         .await
         .unwrap_err();
-    assert_eq!(api_code(&refused), ErrorCode::InsufficientStorage, "{refused}");
+    assert_eq!(
+        api_code(&refused),
+        ErrorCode::InsufficientStorage,
+        "{refused}"
+    );
     // Reads go on with the session already open.
     check_reads(&s, &alice, &stored).await;
 
