@@ -82,6 +82,9 @@ pub enum ErrorCode {
     BackupsNotConfigured,
     /// A backup is already running.
     BackupRunning,
+    /// The server's storage (its database or its blob folder) is full: the write was not
+    /// done. Reads still work; writes work again once the operator frees space.
+    InsufficientStorage,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

@@ -121,6 +121,11 @@ pub enum ApiError {
     /// A run is in progress.
     #[error("a backup is already running")]
     BackupRunning,
+    /// The database or the blob folder is full; the write was not done.
+    #[error(
+        "the server's storage is full: the write was not done (reads still work; retry once space is freed)"
+    )]
+    InsufficientStorage(crate::disk_full::Storage),
     /// Commit before the upload is complete.
     #[error("upload incomplete: {received} of {size} bytes received")]
     UploadIncomplete {
@@ -162,6 +167,7 @@ impl ApiError {
             | Self::UploadIncomplete { .. }
             | Self::BackupsNotConfigured
             | Self::BackupRunning => StatusCode::CONFLICT,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -196,6 +202,7 @@ impl ApiError {
             Self::UploadIncomplete { .. } => ErrorCode::UploadIncomplete,
             Self::BackupsNotConfigured => ErrorCode::BackupsNotConfigured,
             Self::BackupRunning => ErrorCode::BackupRunning,
+            Self::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
         }
     }
 
@@ -207,6 +214,9 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if crate::disk_full::is_disk_full(&e) {
+            return Self::InsufficientStorage(crate::disk_full::Storage::Database);
+        }
         Self::internal(e)
     }
 }
@@ -221,6 +231,9 @@ impl From<crate::blobs::BlobError> for ApiError {
                 Self::UploadOffsetMismatch { offset, received }
             }
             BlobError::Body(e) => Self::BadRequest(format!("request body: {e}")),
+            BlobError::Io(e) if crate::disk_full::is_disk_full(&e) => {
+                Self::InsufficientStorage(crate::disk_full::Storage::Blobs)
+            }
             e => Self::internal(e),
         }
     }
@@ -248,7 +261,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status(), Json(body)).into_response();
+<<<<<<< HEAD
         if let Self::TooManyRequests { retry_after } | Self::RateLimited { retry_after } = self
+=======
+        // For the log line, which names the full part's path (see `disk_full`).
+        if let Self::InsufficientStorage(which) = self {
+            resp.extensions_mut().insert(which);
+        }
+        if let Self::TooManyRequests { retry_after } = self
+>>>>>>> disk
             && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

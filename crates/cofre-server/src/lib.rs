@@ -18,6 +18,7 @@
 //! - [`lease`]: rights that one server at a time holds among those sharing a database.
 //! - [`secrets`]: the server's own key files.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`disk_full`]: recognising and reporting a full file system (507).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod blobs;
 pub mod cleanup;
 pub mod clock;
 pub mod config;
+pub mod disk_full;
 pub mod error;
 pub mod lease;
 pub mod routes;

@@ -130,6 +130,14 @@ impl BlobStore for LocalBlobs {
                 }
                 written += n as u64;
             };
+            // A write hands its bytes to a background thread and reports that thread's
+            // failure (a full disk) only to the next operation that asks: flush asks.
+            // `set_len` below would not, and would extend the file over the bytes that
+            // were never written.
+            let outcome = match outcome {
+                Ok(()) => file.flush().await.map_err(BlobError::from),
+                failed => failed,
+            };
             // On failure, cut back to `offset`: bytes after it may have been
             // overwritten, and the client resends from there anyway.
             let end = if outcome.is_ok() {

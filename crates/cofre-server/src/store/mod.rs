@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use point_reads::PointReadStats;
+use sqlx::Connection as _;
 use sqlx::Executor as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row as _};
@@ -257,7 +258,28 @@ impl Store {
             // query, about a third of a small query's cost. A connection to a local
             // file does not go stale; one that fails anyway fails its query (the pool
             // still pings on release and drops a broken connection then).
+            //
+            // A connection that still counts itself inside a transaction once it is
+            // given back is closed, not reused. That happens when SQLite ended a
+            // transaction on its own: a write failing with SQLITE_FULL (a full disk) rolls
+            // the whole transaction back, sqlx's ROLLBACK then fails ("no transaction is
+            // active") and sqlx keeps counting one level. On that connection, the next
+            // transaction would begin as a SAVEPOINT, and a rollback of it (ROLLBACK TO)
+            // would leave the transaction and its write lock open for good: every other
+            // writer would get "database is locked" until a restart, long after space
+            // was freed.
             .test_before_acquire(false)
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    // A transaction was dropped without a commit: its rollback was queued,
+                    // and a round trip runs it.
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute("PRAGMA foreign_keys = ON").await?;

@@ -15,6 +15,7 @@ mod audit;
 mod backends;
 mod backup;
 mod bad_input;
+mod disk_full;
 mod mfa;
 mod migrate;
 mod openapi;
