@@ -261,15 +261,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status(), Json(body)).into_response();
-<<<<<<< HEAD
-        if let Self::TooManyRequests { retry_after } | Self::RateLimited { retry_after } = self
-=======
         // For the log line, which names the full part's path (see `disk_full`).
         if let Self::InsufficientStorage(which) = self {
             resp.extensions_mut().insert(which);
         }
-        if let Self::TooManyRequests { retry_after } = self
->>>>>>> disk
+        if let Self::TooManyRequests { retry_after } | Self::RateLimited { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
