@@ -82,6 +82,9 @@ pub enum ErrorCode {
     BackupsNotConfigured,
     /// A backup is already running.
     BackupRunning,
+    /// The client sent the request (its headers or body) too slowly: no bytes arrived
+    /// within the server's timeout.
+    RequestTimeout,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

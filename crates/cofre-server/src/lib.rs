@@ -7,7 +7,9 @@
 //! - [`config`]: the settings and the data directory.
 //! - [`app`]: opening the state, the router; [`serve`] runs it until shutdown.
 //! - [`state`]: what handlers share.
-//! - [`error`]: the one API error type, rendered as `{"error":{"code","message"}}`.
+//! - [`error`]: the one API error type, rendered as `{"error":{"code","message"}}`;
+//!   `json_errors` rewrites any other error answer into that shape.
+//! - [`listener`]: the accept loop: read timeouts and connection caps, plain or TLS.
 //! - [`auth`]: access tokens, bcrypt pool, throttling, the session extractors.
 //! - [`routes`]: one module per resource.
 //! - [`store`]: the database (SQLite by default), one module per table group.
@@ -17,6 +19,7 @@
 //! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
 //! - [`lease`]: rights that one server at a time holds among those sharing a database.
 //! - [`secrets`]: the server's own key files.
+//! - [`file_modes`]: owner-only files, and the warning about folders others can use.
 //! - [`audit`]: the hash-chained audit log.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -30,6 +33,9 @@ pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod file_modes;
+mod json_errors;
+pub mod listener;
 pub mod lease;
 pub mod routes;
 pub mod secrets;

@@ -23,6 +23,7 @@ mod rotation;
 mod s3;
 mod session_checks;
 mod sharing;
+mod slow_clients;
 mod throttling;
 mod tls;
 mod tokens;
