@@ -14,6 +14,7 @@ mod audit;
 mod backends;
 mod backup;
 mod bad_input;
+mod files;
 mod mfa;
 mod migrate;
 mod openapi;
