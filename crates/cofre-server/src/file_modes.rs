@@ -33,7 +33,7 @@ impl std::fmt::Display for OpenToOthers {
 pub fn restrict_new_files() {
     #[cfg(target_os = "linux")]
     {
-        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        let _previous = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     }
 }
 
@@ -82,9 +82,9 @@ pub fn open_to_others(dirs: &[&Path]) -> Vec<OpenToOthers> {
 pub fn check(config: &crate::ServerConfig) -> Vec<OpenToOthers> {
     let keys = config.keys_path();
     let blobs = config.blobs_path();
-    let mut dirs: Vec<&Path> = vec![&config.data_dir, &keys, &blobs];
+    let mut dirs = vec![config.data_dir.as_path(), keys.as_path(), blobs.as_path()];
     if let Some(b) = &config.backup {
-        dirs.push(&b.dir);
+        dirs.push(b.dir.as_path());
     }
     open_to_others(&dirs)
 }

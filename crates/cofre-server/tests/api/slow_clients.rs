@@ -146,7 +146,8 @@ async fn a_stalled_body_is_answered_408_within_the_body_idle_timeout() {
         );
     }
 
-    // A streamed upload part that stalls is answered the same way.
+    // A streamed upload part that stalls (here to an item that does not exist) does
+    // not hold its connection either.
     register(&s, "alice").await;
     let l = login(&s, "alice").await;
     let mut c = connect_from(&s, "127.0.0.1").await;
