@@ -480,7 +480,7 @@ pub struct ServerArgs {
     #[arg(long, env = "COFRE_CLEANUP_EVERY", default_value_t = 3600)]
     pub cleanup_every: u64,
     /// Seconds a client has to send a request's headers (and finish the TLS handshake).
-    #[arg(long, env = "COFRE_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "COFRE_HEADER_TIMEOUT", default_value_t = 30)]
     pub header_timeout: u64,
     /// Seconds a request body may send nothing before the request is answered 408.
     #[arg(long, env = "COFRE_BODY_IDLE_TIMEOUT", default_value_t = 30)]

@@ -48,7 +48,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Seconds a client has to send a request's headers (and, on a new connection,
-    /// to finish the TLS handshake first). Default 10.
+    /// to finish the TLS handshake first). On HTTP/1.1 this also bounds how long a
+    /// keep-alive connection waits for its next request. Default 30.
     pub header_timeout_secs: u64,
     /// Seconds a request body may deliver no bytes before the request is answered
     /// `408 request_timeout`. Default 30.
@@ -66,7 +67,7 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
-            header_timeout_secs: 10,
+            header_timeout_secs: 30,
             body_idle_timeout_secs: 30,
             idle_timeout_secs: 60,
             max_connections: 1024,
