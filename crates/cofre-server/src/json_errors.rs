@@ -4,7 +4,6 @@
 //! API's `{"error":{"code","message"}}` shape with the [`ApiError`] code matching its
 //! status, so clients meet one error format on every route.
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -90,7 +89,7 @@ fn from_status(status: StatusCode, headers: &HeaderMap, text: String) -> ApiErro
 /// A plain-text error like an extractor's rejection, for the tests.
 #[cfg(test)]
 fn plain(status: StatusCode, text: &'static str) -> Response {
-    let mut r = Response::new(Body::from(text));
+    let mut r = Response::new(axum::body::Body::from(text));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -102,6 +101,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
 
     #[tokio::test]
     async fn plain_text_errors_become_json_with_the_matching_code() {

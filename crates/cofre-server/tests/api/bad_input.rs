@@ -159,7 +159,7 @@ async fn every_client_error_on_every_route_family_is_json_with_a_code() {
     let s = start(|c| c.max_body_bytes = 64 * 1024).await;
     register(&s, "alice").await;
     let l = login(&s, "alice").await;
-    let token = l.tokens.access_token.clone();
+    let token = l.tokens.access_token.expose().to_owned();
     let huge = "x".repeat(200 * 1024);
     let json = "application/json";
     // (method, path under /api/v1 or absolute, content type, body)

@@ -153,7 +153,7 @@ async fn a_stalled_body_is_answered_408_within_the_body_idle_timeout() {
     let mut c = connect_from(&s, "127.0.0.1").await;
     let head = format!(
         "PUT /api/v1/items/abc/body HTTP/1.1\r\nHost: cofre\r\nAuthorization: Bearer {}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\nabcdefg",
-        l.tokens.access_token
+        l.tokens.access_token.expose()
     );
     c.write_all(head.as_bytes()).await.unwrap();
     let t = Instant::now();
