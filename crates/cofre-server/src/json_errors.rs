@@ -109,7 +109,11 @@ mod tests {
             (StatusCode::BAD_REQUEST, "bad_request", 400),
             (StatusCode::UNPROCESSABLE_ENTITY, "bad_request", 400),
             (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", 413),
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                415,
+            ),
             (StatusCode::NOT_FOUND, "not_found", 404),
             (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", 405),
             (StatusCode::IM_A_TEAPOT, "bad_request", 418),

@@ -219,7 +219,9 @@ fn file_name(created: i64, kid: &str) -> String {
 fn new_signing_key(dir: &Path, created: i64) -> Result<SigningKey, KeyFileError> {
     let pair = SigningKeyPair::generate().map_err(|e| invalid(dir, &e.to_string()))?;
     let kid = kid_of(pair.public_key());
-    let v1 = pair.to_pkcs8v1().map_err(|e| invalid(dir, &e.to_string()))?;
+    let v1 = pair
+        .to_pkcs8v1()
+        .map_err(|e| invalid(dir, &e.to_string()))?;
     write_private_file(&dir.join(file_name(created, &kid)), v1.expose())?;
     Ok(SigningKey { kid, created, pair })
 }

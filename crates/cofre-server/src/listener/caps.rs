@@ -76,7 +76,11 @@ impl Caps {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut open = self.caps.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = self
+            .caps
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         open.total = open.total.saturating_sub(1);
         if let Some(n) = open.by_address.get_mut(&self.addr) {
             *n -= 1;

@@ -223,8 +223,7 @@ async fn serve_io<I>(
         let busy = busy_on.request_started();
         let mut app = app.clone();
         async move {
-            let resp =
-                tower_service::Service::call(&mut app, req.map(axum::body::Body::new)).await;
+            let resp = tower_service::Service::call(&mut app, req.map(axum::body::Body::new)).await;
             drop(busy);
             resp
         }

@@ -86,7 +86,10 @@ async fn every_file_the_server_writes_is_owner_only() {
     }
     // The check looked at what matters: the database, a blob, a backup archive.
     assert!(seen.iter().any(|p| p.ends_with("cofre.db")));
-    assert!(seen.iter().any(|p| p.starts_with(data.join("blobs")) && p.is_file()));
+    assert!(
+        seen.iter()
+            .any(|p| p.starts_with(data.join("blobs")) && p.is_file())
+    );
     assert!(seen.iter().any(|p| p.starts_with(&backups) && p.is_file()));
     drop(s);
 }
@@ -157,14 +160,19 @@ async fn signing_key_files_load_in_openssl_and_old_ones_still_load() {
     // A key file an older version wrote (PKCS#8 v2) still loads, with the same id.
     let old = cofre_core::primitives::ed25519::SigningKeyPair::generate().unwrap();
     let kid = cofre_server::secrets::kid_of(old.public_key());
-    let path = keys_dir.join("signing").join(format!("{:012}-{kid}.p8", 3000));
+    let path = keys_dir
+        .join("signing")
+        .join(format!("{:012}-{kid}.p8", 3000));
     {
         use std::io::Write as _;
         let mut o = std::fs::OpenOptions::new();
         o.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        o.open(&path).unwrap().write_all(old.expose_pkcs8()).unwrap();
+        o.open(&path)
+            .unwrap()
+            .write_all(old.expose_pkcs8())
+            .unwrap();
     }
     let (again, _) = cofre_server::secrets::ServerKeys::load_or_create(&keys_dir, 4000).unwrap();
     assert_eq!(again.signing[0].kid, kid);

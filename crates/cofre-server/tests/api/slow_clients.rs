@@ -121,7 +121,10 @@ async fn a_stalled_body_is_answered_408_within_the_body_idle_timeout() {
     .unwrap();
     let t = Instant::now();
     let (answer, closed) = read_until_closed(&mut c, Duration::from_secs(5)).await;
-    assert!(closed, "the connection of a stalled body stayed open: {answer}");
+    assert!(
+        closed,
+        "the connection of a stalled body stayed open: {answer}"
+    );
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
@@ -136,7 +139,10 @@ async fn a_stalled_body_is_answered_408_within_the_body_idle_timeout() {
     .unwrap();
     let t = Instant::now();
     let (answer, closed) = read_until_closed(&mut c, Duration::from_secs(5)).await;
-    assert!(closed, "a stalled 50 MiB body held its connection: {answer}");
+    assert!(
+        closed,
+        "a stalled 50 MiB body held its connection: {answer}"
+    );
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     if !answer.is_empty() {
         assert!(answer.contains("application/json"), "{answer}");
@@ -195,7 +201,9 @@ async fn stalled_connections_up_to_the_caps_do_not_slow_other_clients() {
         }
         // Over the cap: refused at once.
         let mut extra = connect_from(&s, &from).await;
-        let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: cofre\r\n\r\n").await;
+        let _ = extra
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: cofre\r\n\r\n")
+            .await;
         let t = Instant::now();
         let (answer, closed) = read_until_closed(&mut extra, Duration::from_secs(3)).await;
         assert!(closed, "a connection over the per-address cap was held");
@@ -210,7 +218,12 @@ async fn stalled_connections_up_to_the_caps_do_not_slow_other_clients() {
 
     // Another client (from 127.0.0.1) is served at its normal latency.
     let t = Instant::now();
-    let r = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     let t = Instant::now();
