@@ -121,14 +121,10 @@ mod tests {
         assert_eq!(caps.admit(ip("10.0.0.3")).unwrap_err(), Refused::Total);
         drop(a1);
         let _a3 = caps.admit(ip("10.0.0.1")).unwrap();
-        assert!(
-            caps.open
-                .lock()
-                .unwrap()
-                .by_address
-                .get(&ip("10.0.0.3"))
-                .is_none()
-        );
+        // A refused address leaves no entry behind; freed places are counted back.
+        let open = caps.open.lock().unwrap();
+        assert!(!open.by_address.contains_key(&ip("10.0.0.3")));
+        assert_eq!((open.total, open.by_address[&ip("10.0.0.1")]), (3, 2));
     }
 
     #[test]

@@ -65,8 +65,8 @@ async fn every_file_the_server_writes_is_owner_only() {
             .admin_backups(&admin.tokens.access_token)
             .await
             .unwrap();
-        if !st.running && st.last.is_some() {
-            assert!(st.last.unwrap().error.is_none());
+        if let Some(last) = st.last.filter(|_| !st.running) {
+            assert!(last.error.is_none(), "{last:?}");
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
