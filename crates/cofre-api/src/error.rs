@@ -85,6 +85,9 @@ pub enum ErrorCode {
     /// The server's storage (its database or its blob folder) is full: the write was not
     /// done. Reads still work; writes work again once the operator frees space.
     InsufficientStorage,
+    /// The client sent the request (its headers or body) too slowly: no bytes arrived
+    /// within the server's timeout.
+    RequestTimeout,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

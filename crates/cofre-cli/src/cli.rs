@@ -494,6 +494,21 @@ pub struct ServerArgs {
     /// Seconds between cleanup passes (abandoned uploads, orphaned blobs).
     #[arg(long, env = "COFRE_CLEANUP_EVERY", default_value_t = 3600)]
     pub cleanup_every: u64,
+    /// Seconds a client has to send a request's headers (and finish the TLS handshake).
+    #[arg(long, env = "COFRE_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a request body may send nothing before the request is answered 408.
+    #[arg(long, env = "COFRE_BODY_IDLE_TIMEOUT", default_value_t = 30)]
+    pub body_idle_timeout: u64,
+    /// Seconds a connection with no request in progress may stay silent.
+    #[arg(long, env = "COFRE_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Connections held at once, in all (more are closed at once).
+    #[arg(long, env = "COFRE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Connections held at once from one client address (trusted proxies excepted).
+    #[arg(long, env = "COFRE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: usize,
     /// Folder for backups made by the server (needs --backup-key).
     #[arg(long, env = "COFRE_BACKUP_DIR", requires = "backup_key")]
     pub backup_dir: Option<PathBuf>,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::audit::AuditLog;
@@ -54,7 +53,14 @@ pub enum StartError {
 /// first start.
 pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> {
     config.validate()?;
+    crate::file_modes::restrict_new_files();
     let created_dir = config.prepare_data_dir()?;
+    for finding in crate::file_modes::check(&config) {
+        tracing::warn!(path = %finding.path.display(), "{finding}");
+    }
+    if config.database_url.is_none() {
+        crate::file_modes::make_private(&crate::file_modes::database_files(&config));
+    }
     let now = crate::clock::now();
     let keys_dir = config.keys_path();
     let (keys, created_keys) = ServerKeys::load_or_create(&keys_dir, now)?;
@@ -151,6 +157,7 @@ fn backup_settings(
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let body_idle = state.config.connections.body_idle();
     let api = Router::new()
         .merge(routes::auth::router())
         .merge(routes::account::router())
@@ -170,6 +177,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::disk_full::note_full_responses,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            body_idle,
+            crate::listener::body_idle::body_idle_timeout,
+        .layer(axum::middleware::from_fn(crate::json_errors::json_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -205,21 +216,11 @@ pub async fn serve(
     let tls = state.config.tls.clone();
     let cleanup = tokio::spawn(crate::cleanup::run_every(state.clone()));
     let backups = tokio::spawn(crate::backup::schedule::run_every(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        None => {
-            tracing::info!(%addr, "cofre server listening");
-            // Without TCP_NODELAY a streamed body's first write waits for the client's
-            // delayed ACK of the headers (about 40 ms per small download).
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::warn!(error = %e, "could not set TCP_NODELAY");
-                }
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await?;
-        }
+    let limits = state.config.connections.clone();
+    let trusted_proxies = state.config.trusted_proxies.clone();
+    let app = router(state);
+    let tls = match tls {
+        None => None,
         Some(files) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
                 .await
@@ -230,22 +231,11 @@ pub async fn serve(
                         files.key.display()
                     ))
                 })?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-            });
-            tracing::info!(%addr, "cofre server listening");
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
-                .acceptor(axum_server::accept::NoDelayAcceptor::new());
-            axum_server::from_tcp(listener.into_std()?)?
-                .acceptor(acceptor)
-                .handle(handle)
-                .serve(app)
-                .await?;
+            Some(tokio_rustls::TlsAcceptor::from(tls.get_inner()))
         }
-    }
+    };
+    tracing::info!(%addr, "cofre server listening");
+    crate::listener::run(listener, app, &limits, trusted_proxies, tls, shutdown).await?;
     cleanup.abort();
     backups.abort();
     store.close().await;

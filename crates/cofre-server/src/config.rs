@@ -85,6 +85,8 @@ pub struct ServerConfig {
     pub cleanup_every_secs: u64,
     /// Backups made by the server (scheduled or on an admin's request); none: disabled.
     pub backup: Option<BackupConfig>,
+    /// Read timeouts and connection caps against slow or stalled clients.
+    pub connections: crate::listener::ConnectionLimits,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -123,6 +125,7 @@ impl std::fmt::Debug for ServerConfig {
             upload_expiry_secs: _,
             cleanup_every_secs: _,
             backup: _,
+            connections: _,
         } = self;
         f.debug_struct("ServerConfig")
             .field("data_dir", &self.data_dir)
@@ -160,6 +163,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("upload_expiry_secs", &self.upload_expiry_secs)
             .field("cleanup_every_secs", &self.cleanup_every_secs)
             .field("backup", &self.backup)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -291,6 +295,7 @@ impl ServerConfig {
             upload_expiry_secs: 24 * 3600,
             cleanup_every_secs: 3600,
             backup: None,
+            connections: crate::listener::ConnectionLimits::default(),
         }
     }
 
@@ -338,6 +343,9 @@ impl ServerConfig {
         }
         if self.cleanup_every_secs < 1 {
             return bad("the cleanup interval must be at least 1 second");
+        }
+        if let Err(why) = self.connections.validate() {
+            return bad(&why);
         }
         if self.backup.is_some() && self.keys_dir.is_some() {
             return bad(

@@ -86,6 +86,9 @@ pub enum ApiError {
     /// A server-side failure; the cause is logged.
     #[error("internal error")]
     Internal(String),
+    /// The request body stalled (no bytes within the body-idle timeout).
+    #[error("the request body stalled: no bytes arrived within the server's timeout")]
+    RequestTimeout,
     /// Overloaded or not ready.
     #[error("the server is busy or not ready; retry shortly")]
     Unavailable,
@@ -162,6 +165,7 @@ impl ApiError {
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::QuotaExceeded { .. } | Self::ItemTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UploadOffsetMismatch { .. }
             | Self::UploadIncomplete { .. }
@@ -196,6 +200,7 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             Self::ItemTooLarge { .. } => ErrorCode::ItemTooLarge,
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,

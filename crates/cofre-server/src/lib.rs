@@ -7,7 +7,9 @@
 //! - [`config`]: the settings and the data directory.
 //! - [`app`]: opening the state, the router; [`serve`] runs it until shutdown.
 //! - [`state`]: what handlers share.
-//! - [`error`]: the one API error type, rendered as `{"error":{"code","message"}}`.
+//! - [`error`]: the one API error type, rendered as `{"error":{"code","message"}}`;
+//!   `json_errors` rewrites any other error answer into that shape.
+//! - [`listener`]: the accept loop: read timeouts and connection caps, plain or TLS.
 //! - [`auth`]: access tokens, bcrypt pool, throttling, the session extractors.
 //! - [`routes`]: one module per resource.
 //! - [`store`]: the database (SQLite by default), one module per table group.
@@ -17,6 +19,7 @@
 //! - [`cleanup`]: the pass that removes abandoned uploads and orphaned blobs.
 //! - [`lease`]: rights that one server at a time holds among those sharing a database.
 //! - [`secrets`]: the server's own key files.
+//! - [`file_modes`]: owner-only files, and the warning about folders others can use.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`disk_full`]: recognising and reporting a full file system (507).
 #![forbid(unsafe_code)]
@@ -32,7 +35,10 @@ pub mod clock;
 pub mod config;
 pub mod disk_full;
 pub mod error;
+pub mod file_modes;
+mod json_errors;
 pub mod lease;
+pub mod listener;
 pub mod routes;
 pub mod secrets;
 pub mod state;

@@ -1,7 +1,9 @@
 //! The server's own keys, kept as owner-only files under `DATA/keys/` (or the folder
 //! given with `--keys-dir`, which replicas share):
 //!
-//! - `signing/<created>-<kid>.p8`: Ed25519 access-token signing keys (PKCS#8). The
+//! - `signing/<created>-<kid>.p8`: Ed25519 access-token signing keys (PKCS#8 v1 DER,
+//!   RFC 8410, which `openssl pkey -in FILE` and Python `cryptography` read; files
+//!   written as PKCS#8 v2 by older versions still load). The
 //!   newest signs; every key present verifies, so tokens signed before a rotation stay
 //!   valid until they expire. `cofre server rotate-signing-key` adds one and prunes all
 //!   but the two newest.
@@ -217,7 +219,10 @@ fn file_name(created: i64, kid: &str) -> String {
 fn new_signing_key(dir: &Path, created: i64) -> Result<SigningKey, KeyFileError> {
     let pair = SigningKeyPair::generate().map_err(|e| invalid(dir, &e.to_string()))?;
     let kid = kid_of(pair.public_key());
-    write_private_file(&dir.join(file_name(created, &kid)), pair.expose_pkcs8())?;
+    let v1 = pair
+        .to_pkcs8v1()
+        .map_err(|e| invalid(dir, &e.to_string()))?;
+    write_private_file(&dir.join(file_name(created, &kid)), v1.expose())?;
     Ok(SigningKey { kid, created, pair })
 }
 

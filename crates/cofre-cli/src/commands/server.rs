@@ -157,6 +157,13 @@ fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     c.max_item_bytes = args.max_item;
     c.upload_expiry_secs = args.upload_expiry;
     c.cleanup_every_secs = args.cleanup_every;
+    c.connections = cofre_server::listener::ConnectionLimits {
+        header_timeout_secs: args.header_timeout,
+        body_idle_timeout_secs: args.body_idle_timeout,
+        idle_timeout_secs: args.idle_timeout,
+        max_connections: args.max_connections,
+        max_connections_per_address: args.max_connections_per_address,
+    };
     if let (Some(dir), Some(key)) = (&args.backup_dir, &args.backup_key) {
         c.backup = Some(cofre_server::config::BackupConfig {
             dir: dir.clone(),

@@ -1,7 +1,8 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with `kid`, strict validation, and the JWKS.
 //!
 //! Validation pins the algorithm to EdDSA (so `none`, HS256 and RS256 tokens are
-//! refused whatever key they name), requires `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`,
+//! refused whatever key they name), refuses any `crit` header (RFC 7515 §4.1.11: this
+//! server understands no extension), requires `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`,
 //! checks issuer, audience, expiry and not-before, and accepts only keys this server
 //! holds. Session revocation is checked afterwards against the database
 //! ([`crate::auth::extract`]).
@@ -71,6 +72,10 @@ pub enum TokenError {
     /// Bad signature, algorithm, claims, expiry, audience, issuer...
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    /// The header lists extensions that must be understood (`crit`, RFC 7515
+    /// §4.1.11); this server understands none.
+    #[error("critical header extension not understood")]
+    CriticalExtension,
     /// Could not sign.
     #[error("signing failed")]
     Sign,
@@ -198,6 +203,9 @@ impl TokenKeys {
     /// Verifies a token's signature and claims, without the cache of verified tokens.
     pub fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
+        if header.crit.is_some() {
+            return Err(TokenError::CriticalExtension);
+        }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = match self.key(&kid) {
             Some(k) => k,

@@ -84,7 +84,12 @@ impl Packer {
     /// Starts `final_path` (written as `final_path.partial` until [`Packer::finish`]).
     pub fn create(final_path: &Path, header: Header, key: SymmetricKey) -> BackupResult<Self> {
         let tmp_path = final_path.with_extension("partial");
-        let file = File::create(&tmp_path).map_err(io(&tmp_path))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        // Owner-only, whatever the umask.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file: File = opts.open(&tmp_path).map_err(io(&tmp_path))?;
         let mut out = Counting {
             inner: BufWriter::with_capacity(1 << 20, file),
             written: 0,

@@ -100,13 +100,12 @@ impl BlobStore for LocalBlobs {
         Box::pin(async move {
             Self::check(key)?;
             let path = self.upload_path(key);
-            let mut file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(&path)
-                .await?;
+            let mut opts = OpenOptions::new();
+            opts.create(true).truncate(false).read(true).write(true);
+            // Owner-only, whatever the umask (ciphertext, but nobody else's business).
+            #[cfg(unix)]
+            opts.mode(0o600);
+            let mut file = opts.open(&path).await?;
             let received = file.metadata().await?.len();
             if offset > received {
                 return Err(BlobError::Offset { offset, received });

@@ -139,3 +139,93 @@ async fn registration_body(s: &TestServer) -> cofre_api::auth::RegisterRequest {
     let policy = s.client.policy().await.unwrap();
     crate::support::registration_request("bob", policy.kdf)
 }
+
+/// Every 4xx, whichever layer refuses the request (a handler, an extractor's
+/// rejection — `Path`, `Query`, `Json`, the body limit —, a fallback), is the JSON
+/// error shape with a stable code; none is plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_error_on_every_route_family_is_json_with_a_code() {
+    let s = start(|c| c.max_body_bytes = 64 * 1024).await;
+    register(&s, "alice").await;
+    let l = login(&s, "alice").await;
+    let token = l.tokens.access_token.expose().to_owned();
+    let huge = "x".repeat(200 * 1024);
+    let json = "application/json";
+    // (method, path under /api/v1 or absolute, content type, body)
+    let cases: Vec<(&str, String, &str, String)> = vec![
+        ("POST", "/auth/login".into(), json, "{not json".into()),
+        ("POST", "/auth/login".into(), "text/plain", "{}".into()),
+        (
+            "POST",
+            "/auth/login".into(),
+            json,
+            r#"{"username":1}"#.into(),
+        ),
+        ("POST", "/auth/register".into(), json, huge.clone()),
+        ("POST", "/auth/prelogin".into(), "", "{}".into()),
+        ("POST", "/auth/refresh".into(), json, "[]".into()),
+        ("GET", "/items?limit=many".into(), "", String::new()),
+        ("GET", "/items/%FF".into(), "", String::new()),
+        ("GET", "/items/%FF/upload".into(), "", String::new()),
+        (
+            "PUT",
+            "/items/%FF/body?offset=x".into(),
+            "application/octet-stream",
+            "abc".into(),
+        ),
+        ("PUT", "/items/abc/metadata".into(), json, "{".into()),
+        ("POST", "/items/%FF/commit".into(), json, "{}".into()),
+        ("POST", "/items".into(), json, huge.clone()),
+        ("POST", "/items/%FF/shares".into(), json, "{}".into()),
+        ("DELETE", "/items/%FF/shares/%FF".into(), "", String::new()),
+        ("GET", "/users/%FF/public-key".into(), "", String::new()),
+        ("POST", "/account/password".into(), "text/plain", "x".into()),
+        ("PUT", "/account/rotation/rewrap".into(), json, "{".into()),
+        ("POST", "/mfa/totp/confirm".into(), json, "{".into()),
+        ("POST", "/admin/users/%FF/lock".into(), "", String::new()),
+        ("DELETE", "/admin/users/%FF".into(), "", String::new()),
+        ("GET", "/admin/audit?after=abc".into(), "", String::new()),
+        ("PUT", "/admin/policy".into(), json, "{".into()),
+        ("GET", "/no/such/route".into(), "", String::new()),
+        ("DELETE", "/auth/login".into(), "", String::new()),
+        ("PATCH", "/items".into(), "", String::new()),
+        ("GET", "abs:/nothing-here".into(), "", String::new()),
+        ("POST", "abs:/healthz".into(), "", String::new()),
+    ];
+    for (method, path, content_type, body) in cases {
+        let url = match path.strip_prefix("abs:") {
+            Some(p) => format!("{}{p}", s.base),
+            None => s.url(&path),
+        };
+        let mut req = s
+            .http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(&token)
+            .body(body);
+        if !content_type.is_empty() {
+            req = req.header("content-type", content_type);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = resp.text().await.unwrap();
+        assert!(
+            (400..500).contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        assert!(
+            ct.starts_with("application/json"),
+            "{method} {path}: {status} answered {ct:?}: {text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            v["error"]["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{method} {path}: {text}"
+        );
+    }
+}

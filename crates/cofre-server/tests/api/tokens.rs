@@ -252,3 +252,30 @@ async fn jwks_publishes_the_keys_and_rotation_keeps_old_tokens_valid() {
     s.client.whoami(&l2.tokens.access_token).await.unwrap();
     drop(dir);
 }
+
+/// RFC 7515 §4.1.11: a header naming extensions the recipient must understand
+/// (`crit`) is refused when the server understands none of them, even with a valid
+/// signature from the server's own key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_with_an_unknown_critical_header_extension_is_refused() {
+    let s = start(|_| {}).await;
+    register(&s, "alice").await;
+    let l = login(&s, "alice").await;
+    let (uid, sid) = (l.user.user_id.clone(), l.tokens.session_id.clone());
+    let now = cofre_server::clock::now();
+    let c = claims(&uid, &sid, now);
+    // Control: the same claims and key without `crit` are accepted.
+    assert_eq!(status_of(&s, &sign(&s, &c)).await.0, 200);
+
+    let k = &s.state.keys.signing[0];
+    let mut h = Header::new(Algorithm::EdDSA);
+    h.kid = Some(k.kid.clone());
+    h.crit = Some(vec!["x".into()]);
+    h.extras.insert("x", "must be understood");
+    let t = jsonwebtoken::encode(&h, &c, &EncodingKey::from_ed_der(k.pair.expose_pkcs8())).unwrap();
+    assert_eq!(
+        status_of(&s, &t).await,
+        (401, "unauthorized".to_owned()),
+        "a crit extension was ignored"
+    );
+}
