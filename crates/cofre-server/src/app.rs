@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             body_idle,
             crate::listener::body_idle::body_idle_timeout,
+        ))
         .layer(axum::middleware::from_fn(crate::json_errors::json_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
