@@ -89,6 +89,7 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         tokens: Arc::new(tokens),
         hasher,
         audit: Arc::new(audit),
+        metrics: Arc::default(),
     };
     Ok((state, created_dir || created_keys))
 }
@@ -160,9 +161,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())
+        .merge(crate::metrics::router())
         .nest(cofre_api::PREFIX, api)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -197,6 +203,7 @@ pub async fn serve(
     let addr: SocketAddr = listener.local_addr()?;
     let store = state.store.clone();
     let tls = state.config.tls.clone();
+    let metrics = crate::metrics::spawn_listener(&state).await?;
     let cleanup = tokio::spawn(crate::cleanup::run_every(state.clone()));
     let backups = tokio::spawn(crate::backup::schedule::run_every(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -242,6 +249,9 @@ pub async fn serve(
     }
     cleanup.abort();
     backups.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())

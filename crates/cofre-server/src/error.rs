@@ -239,6 +239,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status(), Json(body)).into_response();
+        // For the metrics (crate::metrics::track): the code, never the message.
+        resp.extensions_mut().insert(self.code());
         if let Self::TooManyRequests { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
         {

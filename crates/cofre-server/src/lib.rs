@@ -18,6 +18,7 @@
 //! - [`lease`]: rights that one server at a time holds among those sharing a database.
 //! - [`secrets`]: the server's own key files.
 //! - [`audit`]: the hash-chained audit log.
+//! - [`metrics`]: operational metrics and `GET /metrics`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod lease;
+pub mod metrics;
 pub mod routes;
 pub mod secrets;
 pub mod state;

@@ -2,6 +2,7 @@
 //! never stall the async runtime that serves every other request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -28,7 +29,7 @@ pub enum HashError {
 /// Runs bcrypt with bounded concurrency.
 #[derive(Clone, Debug)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
     cost: u32,
     /// A hash of a random value at the configured cost: unknown users are checked
     /// against it, so they cost the same work as known ones.
@@ -38,7 +39,7 @@ pub struct Hasher {
 impl Hasher {
     /// A hasher with `threads` concurrent jobs at `cost`.
     pub async fn new(cost: u32, threads: usize) -> Result<Self, HashError> {
-        let permits = Arc::new(Semaphore::new(threads.max(1)));
+        let permits = Arc::new(Permits::new(threads.max(1)));
         let random = crate::auth::tokens::random_token().map_err(|_| HashError::Task)?;
         let dummy = run(&permits, move || {
             bcrypt::non_truncating_hash(random.as_bytes(), cost)
@@ -77,14 +78,63 @@ impl Hasher {
     }
 }
 
+impl Hasher {
+    /// Jobs waiting for a thread right now (for the metrics).
+    pub fn queued(&self) -> usize {
+        self.permits.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Threads computing bcrypt right now (for the metrics).
+    pub fn busy(&self) -> usize {
+        self.permits
+            .threads
+            .saturating_sub(self.permits.sem.available_permits())
+    }
+
+    /// Threads in the pool.
+    pub fn threads(&self) -> usize {
+        self.permits.threads
+    }
+}
+
+/// The hashing threads' permits, and how many jobs wait for one.
+#[derive(Debug)]
+struct Permits {
+    sem: Semaphore,
+    threads: usize,
+    waiting: AtomicUsize,
+}
+
+impl Permits {
+    fn new(threads: usize) -> Self {
+        Self {
+            sem: Semaphore::new(threads),
+            threads,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// A thread's permit; counted as waiting until it is granted (or given up).
+    async fn acquire(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        self.sem.acquire().await.map_err(|_| HashError::Task)
+    }
+}
+
 async fn run<T: Send + 'static>(
-    permits: &Semaphore,
+    permits: &Permits,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HashError> {
     let _permit = tokio::time::timeout(QUEUE_TIMEOUT, permits.acquire())
         .await
-        .map_err(|_| HashError::Busy)?
-        .map_err(|_| HashError::Task)?;
+        .map_err(|_| HashError::Busy)??;
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|_| HashError::Task)

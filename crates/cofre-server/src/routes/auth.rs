@@ -303,6 +303,7 @@ pub(crate) async fn login(
     let name = login_name(&req.username);
     let keys = Keys::new(&name, &addr);
     if let Some(retry_after) = app.throttle.retry_after(&app.store, &keys, now).await? {
+        app.metrics.throttled("login");
         app.audit(Event {
             event: "login",
             subject: Some(&name),

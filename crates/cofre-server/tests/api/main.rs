@@ -14,6 +14,7 @@ mod audit;
 mod backends;
 mod backup;
 mod bad_input;
+mod metrics;
 mod mfa;
 mod migrate;
 mod openapi;
