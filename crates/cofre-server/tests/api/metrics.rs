@@ -93,6 +93,17 @@ fn with_token(c: &mut cofre_server::ServerConfig) {
     c.metrics_token = Some(SecretString::new(TOKEN));
 }
 
+/// The address of `s`'s own metrics listener (bound when its server task starts).
+async fn metrics_addr(s: &TestServer) -> std::net::SocketAddr {
+    for _ in 0..250 {
+        if let Some(a) = s.state.metrics.listen_addr() {
+            return a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the metrics listener never bound");
+}
+
 fn error_code(body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     code(&v).to_owned()
@@ -150,16 +161,7 @@ async fn metrics_need_the_token_on_the_main_listener() {
 async fn metrics_on_their_own_listener_per_server() {
     let s = start(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let other = start(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
-    let addr = |t: &TestServer| async move {
-        for _ in 0..250 {
-            if let Some(a) = t.state.metrics.listen_addr() {
-                return a;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("the metrics listener never bound");
-    };
-    let (a, b) = (addr(&s).await, addr(&other).await);
+    let (a, b) = (metrics_addr(&s).await, metrics_addr(&other).await);
     // Not on the main listener (no token set), and nothing but /metrics on its own.
     let (status, _, _) = scrape_url(&s, &format!("{}/metrics", s.base), None).await;
     assert_eq!(status, 404);
@@ -198,15 +200,7 @@ async fn metrics_listener_asks_for_the_token_when_one_is_set() {
         c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await;
-    let mut a = None;
-    for _ in 0..250 {
-        a = s.state.metrics.listen_addr();
-        if a.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let url = format!("http://{}/metrics", a.expect("bound"));
+    let url = format!("http://{}/metrics", metrics_addr(&s).await);
     let (status, _, body) = scrape_url(&s, &url, None).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "unauthorized"));
     let (status, _, _) = scrape_url(&s, &url, Some(TOKEN)).await;
@@ -318,8 +312,8 @@ async fn an_attack_shows_in_the_counters_and_labels_leak_nothing() {
         ) > 0.0
     );
     // The upload: its bytes, no part in flight any more, the body route by template.
-    assert_eq!(value(&all, "cofre_upload_bytes_total", &[]), item.size as f64);
-    assert!(item.size > 100_000);
+    assert_eq!(value(&all, "cofre_upload_bytes_total", &[]), item.encoded_size as f64);
+    assert!(item.encoded_size > 100_000);
     assert_eq!(
         value(&all, "cofre_upload_parts_total", &[("outcome", "ok")]),
         value(
