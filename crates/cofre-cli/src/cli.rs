@@ -509,7 +509,11 @@ pub struct ServerArgs {
     pub metrics_listen: Option<SocketAddr>,
     /// A file holding the bearer token `GET /metrics` asks for (16 or more visible
     /// characters). With a token, the main listener serves `/metrics` to its holder.
-    #[arg(long, env = "COFRE_METRICS_TOKEN_FILE", conflicts_with = "metrics_token")]
+    #[arg(
+        long,
+        env = "COFRE_METRICS_TOKEN_FILE",
+        conflicts_with = "metrics_token"
+    )]
     pub metrics_token_file: Option<PathBuf>,
     /// The metrics token itself; prefer the environment variable or the file, since
     /// other local users can read a command line.

@@ -518,9 +518,9 @@ pub async fn spawn_listener(
     let Some(addr) = state.config.metrics_listen else {
         return Ok(None);
     };
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("metrics listener on {addr}: {e}"))
-    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("metrics listener on {addr}: {e}")))?;
     let bound = listener.local_addr()?;
     if !bound.ip().is_loopback() && state.config.metrics_token.is_none() {
         tracing::warn!(
@@ -622,7 +622,10 @@ mod tests {
             "{ta}"
         );
         assert!(!tb.contains("cofre_throttled_total{"), "{tb}");
-        assert!(tb.contains("cofre_disk_full_total{path=\"blobs\"} 1"), "{tb}");
+        assert!(
+            tb.contains("cofre_disk_full_total{path=\"blobs\"} 1"),
+            "{tb}"
+        );
         assert!(ta.contains("cofre_upload_bytes_total 10"), "{ta}");
         assert!(ta.contains("cofre_uploads_in_flight 0"), "{ta}");
         assert!(

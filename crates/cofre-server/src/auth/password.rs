@@ -154,4 +154,30 @@ mod tests {
         assert!(!h.verify("secret", None).await.unwrap());
         assert!(!h.verify("secret", Some("not a bcrypt hash")).await.unwrap());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_waiting_jobs_and_busy_threads() {
+        // One thread at cost 10 (tens of ms a job): three jobs, two of them wait.
+        let h = Hasher::new(10, 1).await.unwrap();
+        assert_eq!((h.queued(), h.busy(), h.threads()), (0, 0, 1));
+        let jobs: Vec<_> = (0..3)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("secret").await })
+            })
+            .collect();
+        let mut seen = (0, 0);
+        for _ in 0..500 {
+            seen = (seen.0.max(h.queued()), seen.1.max(h.busy()));
+            if seen == (2, 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(seen, (2, 1));
+        for j in jobs {
+            j.await.unwrap().unwrap();
+        }
+        assert_eq!((h.queued(), h.busy()), (0, 0));
+    }
 }

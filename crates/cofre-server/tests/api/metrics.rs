@@ -124,7 +124,12 @@ async fn metrics_are_not_served_by_default() {
 async fn metrics_need_the_token_on_the_main_listener() {
     let s = start(with_token).await;
     let url = format!("{}/metrics", s.base);
-    for token in [None, Some(""), Some("test-metrics-token-012345678"), Some("x")] {
+    for token in [
+        None,
+        Some(""),
+        Some("test-metrics-token-012345678"),
+        Some("x"),
+    ] {
         let (status, _, body) = scrape_url(&s, &url, token).await;
         assert_eq!(
             (status, error_code(&body).as_str()),
@@ -184,7 +189,11 @@ async fn metrics_on_their_own_listener_per_server() {
     assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
     let mine = samples(&text);
     assert_eq!(
-        value(&mine, "cofre_logins_total", &[("outcome", "bad_credentials")]),
+        value(
+            &mine,
+            "cofre_logins_total",
+            &[("outcome", "bad_credentials")]
+        ),
         3.0
     );
     let (_, _, text) = scrape_url(&other, &format!("http://{b}/metrics"), None).await;
@@ -312,7 +321,10 @@ async fn an_attack_shows_in_the_counters_and_labels_leak_nothing() {
         ) > 0.0
     );
     // The upload: its bytes, no part in flight any more, the body route by template.
-    assert_eq!(value(&all, "cofre_upload_bytes_total", &[]), item.encoded_size as f64);
+    assert_eq!(
+        value(&all, "cofre_upload_bytes_total", &[]),
+        item.encoded_size as f64
+    );
     assert!(item.encoded_size > 100_000);
     assert_eq!(
         value(&all, "cofre_upload_parts_total", &[("outcome", "ok")]),
@@ -323,13 +335,20 @@ async fn an_attack_shows_in_the_counters_and_labels_leak_nothing() {
         )
     );
     assert!(value(&all, "cofre_upload_parts_total", &[("outcome", "ok")]) >= 1.0);
-    assert_eq!(value(&all, "cofre_upload_parts_total", &[("outcome", "failed")]), 0.0);
+    assert_eq!(
+        value(&all, "cofre_upload_parts_total", &[("outcome", "failed")]),
+        0.0
+    );
     assert_eq!(value(&all, "cofre_uploads_in_flight", &[]), 0.0);
     assert!(
         value(
             &all,
             "cofre_http_requests_total",
-            &[("route", "/api/v1/items/{id}"), ("method", "GET"), ("status", "200")]
+            &[
+                ("route", "/api/v1/items/{id}"),
+                ("method", "GET"),
+                ("status", "200")
+            ]
         ) >= 1.0
     );
     // A path that matches no route is counted as unmatched, never by its path.
@@ -407,7 +426,11 @@ async fn throttled_logins_are_counted() {
         refused
     );
     assert_eq!(
-        value(&all, "cofre_logins_total", &[("outcome", "bad_credentials")]),
+        value(
+            &all,
+            "cofre_logins_total",
+            &[("outcome", "bad_credentials")]
+        ),
         5.0 - refused
     );
     // Each refusal is counted once under the limit that refused it.
