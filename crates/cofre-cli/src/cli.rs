@@ -533,6 +533,22 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "COFRE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Also serve `GET /metrics` (Prometheus) on this address, plain HTTP: keep it on
+    /// loopback or an internal network. Off by default.
+    #[arg(long, env = "COFRE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A file holding the bearer token `GET /metrics` asks for (16 or more visible
+    /// characters). With a token, the main listener serves `/metrics` to its holder.
+    #[arg(
+        long,
+        env = "COFRE_METRICS_TOKEN_FILE",
+        conflicts_with = "metrics_token"
+    )]
+    pub metrics_token_file: Option<PathBuf>,
+    /// The metrics token itself; prefer the environment variable or the file, since
+    /// other local users can read a command line.
+    #[arg(long, env = "COFRE_METRICS_TOKEN", hide_env_values = true, value_parser = secret_arg)]
+    pub metrics_token: Option<cofre_client::api::SecretString>,
     /// Argon2id memory (KiB) for new accounts (19456 to 2097152).
     #[arg(long, env = "COFRE_KDF_MEMORY_KIB", default_value_t = 256 * 1024)]
     pub kdf_memory_kib: u32,
@@ -923,6 +939,11 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("not a duration: {s:?} (e.g. 6h)"))?;
     n.checked_mul(unit)
         .ok_or_else(|| format!("duration too large: {s:?}"))
+}
+
+/// A secret from the command line or the environment (`<redacted>` in `Debug`).
+pub fn secret_arg(s: &str) -> Result<cofre_client::api::SecretString, String> {
+    Ok(cofre_client::api::SecretString::new(s))
 }
 
 /// Parses a byte count with an optional binary suffix: `512`, `64K`, `10M`, `8G`, `1T`.

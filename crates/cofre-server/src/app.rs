@@ -83,12 +83,13 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     let instance: Arc<str> = crate::lease::instance_id().into();
     let backups =
         crate::backup::schedule::Backups::new(backup_settings(&config)?, instance.to_string());
+    let metrics: Arc<crate::metrics::Metrics> = Arc::default();
     let state = AppState {
         instance,
         backups: Arc::new(backups),
         blobs,
         uploads_busy: Arc::default(),
-        throttle: Throttle::new(&config),
+        throttle: Throttle::new(&config, metrics.clone()),
         anonymous_limits: Arc::new(crate::state::AnonymousLimits::new(&config)),
         kdf_mix: Arc::default(),
         config: Arc::new(config),
@@ -97,6 +98,7 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
         tokens: Arc::new(tokens),
         hasher,
         audit: Arc::new(audit),
+        metrics,
     };
     Ok((state, created_dir || created_keys))
 }
@@ -169,9 +171,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())
+        .merge(crate::metrics::router())
         .nest(cofre_api::PREFIX, api)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
@@ -215,6 +222,7 @@ pub async fn serve(
     let addr: SocketAddr = listener.local_addr()?;
     let store = state.store.clone();
     let tls = state.config.tls.clone();
+    let metrics = crate::metrics::spawn_listener(&state).await?;
     let cleanup = tokio::spawn(crate::cleanup::run_every(state.clone()));
     let backups = tokio::spawn(crate::backup::schedule::run_every(state.clone()));
     let limits = state.config.connections.clone();
@@ -239,6 +247,9 @@ pub async fn serve(
     crate::listener::run(listener, app, &limits, trusted_proxies, tls, shutdown).await?;
     cleanup.abort();
     backups.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     store.close().await;
     tracing::info!("cofre server stopped");
     Ok(())

@@ -87,6 +87,13 @@ pub struct ServerConfig {
     pub backup: Option<BackupConfig>,
     /// Read timeouts and connection caps against slow or stalled clients.
     pub connections: crate::listener::ConnectionLimits,
+    /// Serve `GET /metrics` on this separate address too (plain HTTP; keep it on
+    /// loopback or an internal network). None by default.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token `GET /metrics` asks for (at least 16 visible ASCII
+    /// characters). With one set, the main listener serves `/metrics` to its holder;
+    /// without, only the separate listener serves it. Never shown in `Debug` or logs.
+    pub metrics_token: Option<cofre_api::SecretString>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -126,6 +133,8 @@ impl std::fmt::Debug for ServerConfig {
             cleanup_every_secs: _,
             backup: _,
             connections: _,
+            metrics_listen: _,
+            metrics_token: _,
         } = self;
         f.debug_struct("ServerConfig")
             .field("data_dir", &self.data_dir)
@@ -164,6 +173,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("cleanup_every_secs", &self.cleanup_every_secs)
             .field("backup", &self.backup)
             .field("connections", &self.connections)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("metrics_token", &self.metrics_token)
             .finish()
     }
 }
@@ -296,6 +307,8 @@ impl ServerConfig {
             cleanup_every_secs: 3600,
             backup: None,
             connections: crate::listener::ConnectionLimits::default(),
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 
@@ -368,6 +381,13 @@ impl ServerConfig {
                     "the S3 endpoint is plain HTTP: pass --s3-allow-http if that is intended (loopback or a trusted network only)",
                 );
             }
+        }
+        if let Some(t) = &self.metrics_token
+            && (t.expose().len() < 16 || !t.expose().bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return bad(
+                "the metrics token must be at least 16 visible ASCII characters (no spaces)",
+            );
         }
         if let Some(b) = &self.backup {
             if b.every_secs.is_some_and(|s| s < 60) {
@@ -497,6 +517,17 @@ mod tests {
     }
 
     #[test]
+    fn metrics_tokens_are_long_and_printable() {
+        let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
+        for bad in ["short", "sixteen chars ok", "tab\tinside-the-token-here"] {
+            c.metrics_token = Some(cofre_api::SecretString::new(bad));
+            refused(&c, "metrics token");
+        }
+        c.metrics_token = Some(cofre_api::SecretString::new("0123456789abcdef"));
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn server_backups_need_the_blob_folder_in_the_data_directory() {
         let mut c = ServerConfig::new("/srv/cofre".into(), "127.0.0.1:0".parse().unwrap());
         c.backup = Some(BackupConfig {
@@ -571,10 +602,12 @@ mod redaction_tests {
         }
         let mut c = super::ServerConfig::new("d".into(), "127.0.0.1:0".parse().unwrap());
         c.database_url = Some("postgres://cofre:s3cret@db/cofre".into());
+        c.metrics_token = Some(cofre_api::SecretString::new("m3trics-t0ken-s3cret"));
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("s3cret") && shown.contains("cofre:***@db"),
             "{shown}"
         );
+        assert!(shown.contains("metrics_token: Some(<redacted>)"), "{shown}");
     }
 }

@@ -266,6 +266,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status(), Json(body)).into_response();
+        // For the metrics (crate::metrics::track): the code, never the message.
+        resp.extensions_mut().insert(self.code());
         // For the log line, which names the full part's path (see `disk_full`).
         if let Self::InsufficientStorage(which) = self {
             resp.extensions_mut().insert(which);

@@ -22,6 +22,7 @@
 //! - [`file_modes`]: owner-only files, and the warning about folders others can use.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`disk_full`]: recognising and reporting a full file system (507).
+//! - [`metrics`]: operational metrics and `GET /metrics`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -39,6 +40,7 @@ pub mod file_modes;
 mod json_errors;
 pub mod lease;
 pub mod listener;
+pub mod metrics;
 pub mod routes;
 pub mod secrets;
 pub mod state;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// This server process's id as a lease holder (random per start).
     pub instance: Arc<str>,
+    /// This server's metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Per-address limits of registration and prelogin (this process's buckets).
     pub anonymous_limits: Arc<AnonymousLimits>,
     /// The KDF parameters prelogin shows for unknown usernames.
@@ -74,6 +76,7 @@ impl AnonymousLimits {
 impl AppState {
     /// Records an audit event; a failure to record is logged, not fatal to the request.
     pub async fn audit(&self, e: Event<'_>) {
+        self.metrics.audit(e.event, e.outcome);
         if let Err(err) = self
             .audit
             .record(&self.store, &e, crate::clock::now())

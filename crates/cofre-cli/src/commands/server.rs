@@ -180,12 +180,27 @@ fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
             key: key.clone(),
         });
     }
+    c.metrics_listen = args.metrics_listen;
+    c.metrics_token = metrics_token(args)?;
     c.kdf = KdfParams::Argon2id {
         memory_kib: args.kdf_memory_kib,
         iterations: args.kdf_iterations,
         parallelism: args.kdf_parallelism,
     };
     Ok(c)
+}
+
+/// The metrics token: the content of `--metrics-token-file` (surrounding whitespace
+/// removed), or `--metrics-token` / `COFRE_METRICS_TOKEN`.
+fn metrics_token(args: &ServerArgs) -> anyhow::Result<Option<cofre_client::api::SecretString>> {
+    let Some(path) = &args.metrics_token_file else {
+        return Ok(args.metrics_token.clone());
+    };
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading the metrics token file {}", path.display()))?,
+    );
+    Ok(Some(cofre_client::api::SecretString::new(text.trim())))
 }
 
 fn serve(args: ServerArgs) -> anyhow::Result<()> {
@@ -207,6 +222,8 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
             registration = if c.open_registration { "open" } else { "invite" },
             bcrypt_cost = c.bcrypt_cost,
             bcrypt_threads = c.bcrypt_threads,
+            metrics_listen = ?c.metrics_listen,
+            metrics_token = c.metrics_token.is_some(),
             access_ttl_secs = c.access_ttl_secs,
             session_ttl_secs = c.session_ttl_secs,
             kdf = ?c.kdf,

@@ -48,7 +48,7 @@ pub enum HashError {
 /// Runs bcrypt with bounded concurrency.
 #[derive(Clone, Debug)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
     registrations: Arc<Lane>,
     cost: u32,
     /// A hash of a random value at the configured cost: unknown users are checked
@@ -77,7 +77,7 @@ impl Hasher {
             waiting: AtomicUsize::new(0),
             max_waiting: lane * REGISTRATION_QUEUE_PER_THREAD,
         });
-        let permits = Arc::new(Semaphore::new(threads));
+        let permits = Arc::new(Permits::new(threads));
         let random = crate::auth::tokens::random_token().map_err(|_| HashError::Task)?;
         let dummy = run(&permits, move || {
             bcrypt::non_truncating_hash(random.as_bytes(), cost)
@@ -166,14 +166,63 @@ impl Drop for Leave<'_> {
     }
 }
 
+impl Hasher {
+    /// Jobs waiting for a thread right now (for the metrics).
+    pub fn queued(&self) -> usize {
+        self.permits.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Threads computing bcrypt right now (for the metrics).
+    pub fn busy(&self) -> usize {
+        self.permits
+            .threads
+            .saturating_sub(self.permits.sem.available_permits())
+    }
+
+    /// Threads in the pool.
+    pub fn threads(&self) -> usize {
+        self.permits.threads
+    }
+}
+
+/// The hashing threads' permits, and how many jobs wait for one.
+#[derive(Debug)]
+struct Permits {
+    sem: Semaphore,
+    threads: usize,
+    waiting: AtomicUsize,
+}
+
+impl Permits {
+    fn new(threads: usize) -> Self {
+        Self {
+            sem: Semaphore::new(threads),
+            threads,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// A thread's permit; counted as waiting until it is granted (or given up).
+    async fn acquire(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        self.sem.acquire().await.map_err(|_| HashError::Task)
+    }
+}
+
 async fn run<T: Send + 'static>(
-    permits: &Semaphore,
+    permits: &Permits,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HashError> {
     let _permit = tokio::time::timeout(QUEUE_TIMEOUT, permits.acquire())
         .await
-        .map_err(|_| HashError::Busy)?
-        .map_err(|_| HashError::Task)?;
+        .map_err(|_| HashError::Busy)??;
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|_| HashError::Task)
@@ -224,5 +273,31 @@ mod tests {
             w.await.unwrap().unwrap();
         }
         assert_eq!(h.registrations.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_waiting_jobs_and_busy_threads() {
+        // One thread at cost 10 (tens of ms a job): three jobs, two of them wait.
+        let h = Hasher::new(10, 1).await.unwrap();
+        assert_eq!((h.queued(), h.busy(), h.threads()), (0, 0, 1));
+        let jobs: Vec<_> = (0..3)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("secret").await })
+            })
+            .collect();
+        let mut seen = (0, 0);
+        for _ in 0..500 {
+            seen = (seen.0.max(h.queued()), seen.1.max(h.busy()));
+            if seen == (2, 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(seen, (2, 1));
+        for j in jobs {
+            j.await.unwrap().unwrap();
+        }
+        assert_eq!((h.queued(), h.busy()), (0, 0));
     }
 }

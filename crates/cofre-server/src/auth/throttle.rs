@@ -27,6 +27,8 @@ use crate::store::{Store, StoreResult};
 pub struct Throttle {
     account: Bucket,
     address: Bucket,
+    /// Refusals are counted here, by the kind of bucket that was empty.
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The buckets one attempt spends from.
@@ -54,14 +56,25 @@ impl From<Throttled> for ApiError {
     }
 }
 
+/// The kind of a bucket key (its prefix), as a metrics label.
+fn bucket_kind(key: &str) -> &'static str {
+    match key.split_once(':').map(|(kind, _)| kind) {
+        Some("account") => "account",
+        Some("address") => "address",
+        Some("device") => "device",
+        Some("session") => "session",
+        _ => "other",
+    }
+}
+
 /// The key of an account's bucket for unknown devices (an admin unlock refills it).
 pub fn account_key(name: &str) -> String {
     format!("account:{name}")
 }
 
 impl Throttle {
-    /// From the settings.
-    pub fn new(c: &ServerConfig) -> Self {
+    /// From the settings; refusals are counted in `metrics`.
+    pub fn new(c: &ServerConfig, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
         let bucket = |capacity: i64, secs: i64| Bucket {
             capacity: capacity.max(1),
             refill_ms: secs.max(1).saturating_mul(1000),
@@ -69,6 +82,7 @@ impl Throttle {
         Self {
             account: bucket(c.account_free_failures, c.account_refill_secs),
             address: bucket(c.address_free_failures, c.address_refill_secs),
+            metrics,
         }
     }
 
@@ -107,6 +121,7 @@ impl Throttle {
             match store.throttle_take(&key, bucket, now).await {
                 Ok(None) => taken.push((key, bucket)),
                 Ok(Some(wait_ms)) => {
+                    self.metrics.throttled(bucket_kind(&key));
                     self.refund(store, Reservation(taken)).await?;
                     let retry_after = (wait_ms.saturating_add(999) / 1000).max(1);
                     return Ok(Err(Throttled { retry_after }));

@@ -77,7 +77,7 @@ pub(crate) async fn prelogin(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> Result<Json<PreloginResponse>, ApiError> {
-    admit(&app.anonymous_limits.prelogin, &addr)?;
+    admit(&app, &app.anonymous_limits.prelogin, "prelogin", &addr)?;
     // An invalid username answers like an unknown one: no account can have it.
     let name = login_name(&req.username);
     let user = app.store.user_by_name(&name).await?;
@@ -99,9 +99,17 @@ pub(crate) async fn prelogin(
 
 /// Takes a token from `limiter` for the client address, or refuses the request (429,
 /// `Retry-After`).
-fn admit(limiter: &crate::auth::rate_limit::RateLimiter, addr: &str) -> Result<(), ApiError> {
-    limiter.check(addr).map_err(|secs| ApiError::RateLimited {
-        retry_after: i64::try_from(secs).unwrap_or(i64::MAX),
+fn admit(
+    app: &AppState,
+    limiter: &crate::auth::rate_limit::RateLimiter,
+    reason: &'static str,
+    addr: &str,
+) -> Result<(), ApiError> {
+    limiter.check(addr).map_err(|secs| {
+        app.metrics.throttled(reason);
+        ApiError::RateLimited {
+            retry_after: i64::try_from(secs).unwrap_or(i64::MAX),
+        }
     })
 }
 
@@ -160,7 +168,7 @@ pub(crate) async fn register(
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, ApiError> {
     // Every attempt counts, whatever its answer: this bounds probing for taken names.
-    admit(&app.anonymous_limits.registration, &addr)?;
+    admit(&app, &app.anonymous_limits.registration, "registration", &addr)?;
     let username = check_registration(&req)?;
     let now = crate::clock::now();
     let first = app.store.count_users().await? == 0;

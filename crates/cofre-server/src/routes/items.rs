@@ -287,12 +287,14 @@ pub(crate) async fn upload_part(
         return Err(ApiError::PayloadTooLarge);
     }
     let busy = Busy::take(&app, &id).await?;
+    let upload = app.metrics.upload_started();
     let reader = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
     let reader = std::pin::pin!(reader);
     let received = app
         .blobs
         .write_part(&id, q.offset, reader, row.size, max_part)
         .await?;
+    upload.finished(received.saturating_sub(q.offset));
     busy.release().await;
     Ok(Json(UploadStatus {
         received,
