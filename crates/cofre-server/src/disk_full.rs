@@ -113,6 +113,10 @@ pub(crate) async fn note_full_responses(State(app): State<AppState>, resp: Respo
             .path(&app.config)
             .unwrap_or_else(|| PathBuf::from(which.name()));
         note_disk_full(which, &path);
+        app.metrics.disk_full(match which {
+            Storage::Database => "database",
+            Storage::Blobs => "blobs",
+        });
     }
     resp
 }
