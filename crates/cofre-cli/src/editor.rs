@@ -45,7 +45,8 @@ pub(crate) async fn compose() -> anyhow::Result<String> {
     }
     let text = std::fs::read_to_string(&path).context("reading the note (UTF-8 text)")?;
     drop(child);
-    dir.close().context("removing the note's scratch directory")?;
+    dir.close()
+        .context("removing the note's scratch directory")?;
     Ok(text)
 }
 

@@ -20,7 +20,11 @@ pub struct Interrupted {
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "interrupted by {}: no plaintext was left behind", self.name)
+        write!(
+            f,
+            "interrupted by {}: no plaintext was left behind",
+            self.name
+        )
     }
 }
 

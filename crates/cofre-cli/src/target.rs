@@ -59,12 +59,14 @@ pub(crate) fn local_name(name: &str) -> anyhow::Result<PathBuf> {
 
 /// Decides where an item named `item_name` goes, given `-o` (`None`: its own name in
 /// the current directory) and `--force`.
-pub(crate) fn choose(output: Option<&Path>, item_name: &str, force: bool) -> anyhow::Result<Target> {
+pub(crate) fn choose(
+    output: Option<&Path>,
+    item_name: &str,
+    force: bool,
+) -> anyhow::Result<Target> {
     let path = match output {
         // `-o DIR` (or a link to one): the item's own name inside it.
-        Some(p) if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) => {
-            p.join(local_name(item_name)?)
-        }
+        Some(p) if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) => p.join(local_name(item_name)?),
         Some(p) => p.to_owned(),
         None => local_name(item_name)?,
     };

@@ -160,19 +160,35 @@ fn get_writes_into_devices_fifos_and_directories_and_replaces_only_regular_files
         let _ = tx.send(std::fs::read(&reader_path));
     });
     cli.ok(&["get", "notes.txt", "-o", fifo.to_str().unwrap(), "--force"]);
-    let got = rx.recv_timeout(Duration::from_secs(10)).expect("the FIFO's reader got nothing");
+    let got = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the FIFO's reader got nothing");
     assert_eq!(got.unwrap(), b"the secret note");
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 
     // -o DIR saves DIR/<item name>.
     let into = dir.path().join("into");
     std::fs::create_dir(&into).unwrap();
     cli.ok(&["get", "notes.txt", "-o", into.to_str().unwrap()]);
-    assert_eq!(std::fs::read(into.join("notes.txt")).unwrap(), b"the secret note");
+    assert_eq!(
+        std::fs::read(into.join("notes.txt")).unwrap(),
+        b"the secret note"
+    );
     // ...and a directory where the file would go is never replaced, even with --force.
     let blocked = dir.path().join("blocked");
     std::fs::create_dir_all(blocked.join("notes.txt").join("inside")).unwrap();
-    let err = cli.fails(&["get", "notes.txt", "-o", blocked.to_str().unwrap(), "--force"]);
+    let err = cli.fails(&[
+        "get",
+        "notes.txt",
+        "-o",
+        blocked.to_str().unwrap(),
+        "--force",
+    ]);
     assert!(err.contains("directory"), "{err}");
     assert!(blocked.join("notes.txt").join("inside").is_dir());
 
@@ -181,7 +197,12 @@ fn get_writes_into_devices_fifos_and_directories_and_replaces_only_regular_files
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let err = cli.fails(&["get", "notes.txt", "-o", sock.to_str().unwrap(), "--force"]);
     assert!(err.contains("socket"), "{err}");
-    assert!(std::fs::symlink_metadata(&sock).unwrap().file_type().is_socket());
+    assert!(
+        std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
 
     // A symbolic link to a regular file is refused: neither the link nor the file it
     // points to changes.
@@ -191,13 +212,21 @@ fn get_writes_into_devices_fifos_and_directories_and_replaces_only_regular_files
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let err = cli.fails(&["get", "notes.txt", "-o", link.to_str().unwrap(), "--force"]);
     assert!(err.contains("symbolic link"), "{err}");
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&real).unwrap(), "keep me");
 
     // A regular file is still replaced with --force, and only with it.
     let plain = dir.path().join("plain.txt");
     std::fs::write(&plain, "old").unwrap();
-    assert!(cli.fails(&["get", "notes.txt", "-o", plain.to_str().unwrap()]).contains("--force"));
+    assert!(
+        cli.fails(&["get", "notes.txt", "-o", plain.to_str().unwrap()])
+            .contains("--force")
+    );
     cli.ok(&["get", "notes.txt", "-o", plain.to_str().unwrap(), "--force"]);
     assert_eq!(std::fs::read(&plain).unwrap(), b"the secret note");
     assert!(temps(dir.path()).is_empty());
@@ -280,8 +309,14 @@ fn the_note_editor_works_in_a_private_file_that_is_always_removed() {
 
     // Saved and stored: file 0600, directory 0700 under $XDG_RUNTIME_DIR, gone after.
     script("printf 'the door code is 4711\\n' > \"$1\"");
-    let out = note_on_a_terminal(&cli, &runtime, &editor).wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = note_on_a_terminal(&cli, &runtime, &editor)
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let rec = wait_lines(&record, 4);
     assert_eq!(rec[0], "600", "the note file's mode");
     assert_eq!(rec[1], "700", "the note directory's mode");
@@ -336,7 +371,10 @@ fn the_agent_locks_its_keys_and_never_dumps_core() {
         std::thread::sleep(Duration::from_millis(10));
     }
     cli.ok(&["login", "alice", "--password-file", &pw]);
-    assert!(cli.ok(&["whoami"]).contains("alice"), "the session is in our agent");
+    assert!(
+        cli.ok(&["whoami"]).contains("alice"),
+        "the session is in our agent"
+    );
     let pid = agent.id();
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let core = limits
