@@ -193,10 +193,13 @@ fn sweep(dir: &Path, uid: u32, keep: &Path, now: SystemTime) -> Vec<PathBuf> {
             .ok()
             .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|age| age >= STALE_AFTER);
-        if m.file_type().is_file() && m.uid() == uid && m.nlink() == 1 && stale {
-            if std::fs::remove_file(&path).is_ok() {
-                removed.push(path);
-            }
+        if m.file_type().is_file()
+            && m.uid() == uid
+            && m.nlink() == 1
+            && stale
+            && std::fs::remove_file(&path).is_ok()
+        {
+            removed.push(path);
         }
     }
     removed

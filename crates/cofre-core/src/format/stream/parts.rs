@@ -251,7 +251,7 @@ mod tests {
                 let mut d = PartDecryptor::new(&k, b"ctx", whole.len() as u64);
                 let mut got = Vec::new();
                 for p in whole.chunks(piece) {
-                    got.extend(d.push(p).unwrap());
+                    got.extend_from_slice(&d.push(p).unwrap());
                 }
                 d.finish().unwrap();
                 assert_eq!(got, plain, "len {len} piece {piece}");
@@ -265,11 +265,11 @@ mod tests {
         let (k, parts) = parts_of(&plain, 10, 8);
         let whole = parts.concat();
         let mut d = PartDecryptor::new(&k, b"ctx", whole.len() as u64);
-        let mut got = d.push(&whole[..100_000]).unwrap();
+        let mut got = d.push(&whole[..100_000]).unwrap().to_vec();
         d.discard_pending();
         let resume = d.position() as usize;
         assert!(resume <= 100_000);
-        got.extend(d.push(&whole[resume..]).unwrap());
+        got.extend_from_slice(&d.push(&whole[resume..]).unwrap());
         d.finish().unwrap();
         assert_eq!(got, plain);
     }
