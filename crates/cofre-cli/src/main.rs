@@ -2,8 +2,11 @@
 
 mod cli;
 mod commands;
+mod editor;
+mod interrupt;
 mod prompt;
 mod session;
+mod target;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -19,7 +22,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(async {
+    let outcome = rt.block_on(async {
         match cli.command {
             Command::Server(_) => unreachable_server(),
             Command::Register(a) => commands::account::register(a).await,
@@ -59,7 +62,18 @@ fn main() -> anyhow::Result<()> {
             Command::Admin(cmd) => commands::admin::run(cmd).await,
             Command::Backup(cmd) => commands::backup::run(cmd).await,
         }
-    })
+    });
+    // A command stopped by SIGINT/SIGTERM has already removed its files; it exits
+    // with the conventional status (130, 143) rather than a generic failure.
+    if let Some(i) = outcome
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<interrupt::Interrupted>())
+    {
+        eprintln!("{i}");
+        std::process::exit(i.exit_code());
+    }
+    outcome
 }
 
 /// `cofre server` returned above; this arm only keeps the match exhaustive.

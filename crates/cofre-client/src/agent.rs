@@ -8,6 +8,10 @@
 //! expire. It forgets everything (keys zeroized) and exits on `lock`, or after an idle
 //! period (15 minutes by default) without any request.
 //!
+//! It turns core dumps off for itself at start, and keeps the pages holding the
+//! session's secrets locked in RAM (never swapped); when the system refuses either,
+//! it says so on standard error and goes on (see [`crate::hardening`]).
+//!
 //! The protocol is one JSON request and one JSON response per line ([`Request`],
 //! [`Response`]).
 
@@ -87,6 +91,15 @@ impl AgentSession {
             account_keys,
             ca_pem: None,
         }
+    }
+
+    /// The buffers holding secrets: the user key and the tokens.
+    fn secrets(&self) -> [&[u8]; 3] {
+        [
+            self.user_key.expose().as_bytes(),
+            self.access_token.expose().as_bytes(),
+            self.refresh_token.expose().as_bytes(),
+        ]
     }
 
     /// A client for this session's server.
@@ -296,10 +309,15 @@ pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let me = current_uid(dir)?;
+    if let Err(e) = crate::hardening::no_core_dumps() {
+        eprintln!("cofre agent: warning: cannot turn core dumps off ({e})");
+    }
     // A terminal closing sends SIGHUP; the agent outlives it until lock or idle timeout.
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut held: Option<AgentSession> = None;
+    let mut locked = crate::hardening::Locked::default();
+    let mut warned = false;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -314,11 +332,28 @@ pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
         }
         // A client that never finishes its request cannot hold the agent up.
         let done = tokio::time::timeout(Duration::from_secs(30), handle(stream, &mut held)).await;
+        // The held secrets may have changed (a new session, refreshed tokens): the
+        // old locks go first, then the current buffers are locked.
+        locked = crate::hardening::Locked::default();
+        if let Some(s) = &held {
+            match crate::hardening::Locked::lock(&s.secrets()) {
+                Ok(l) => locked = l,
+                Err(e) if !warned => {
+                    warned = true;
+                    eprintln!(
+                        "cofre agent: warning: cannot lock the keys in memory ({e}); \
+                         they may be written to swap"
+                    );
+                }
+                Err(_) => {}
+            }
+        }
         if let Ok(Ok(true)) = done {
             break;
         }
     }
     drop(held.take());
+    drop(locked);
     let _ = std::fs::remove_file(path);
     Ok(())
 }

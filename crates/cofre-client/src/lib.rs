@@ -18,6 +18,8 @@ pub mod agent;
 pub mod client;
 pub mod contacts;
 pub mod error;
+#[cfg(unix)]
+mod hardening;
 pub mod mfa;
 pub mod password;
 pub mod rotation;

@@ -485,7 +485,10 @@ impl Client {
 
     /// Downloads and decrypts an item's body into `out`, resuming after dropped
     /// connections. Returns the plaintext length. On error, `out` may hold a verified
-    /// prefix: write to a temporary file and keep it only on success.
+    /// prefix: write to a temporary file and keep it only on success. The plaintext
+    /// passes through buffers that are zeroized when dropped
+    /// ([`PartDecryptor::push`]); what `out` does with it (a page cache, a pipe
+    /// buffer, standard output's own buffer) is beyond this function.
     pub async fn download(
         &self,
         access: &SecretString,

@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{GetArgs, ItemArgs, LsArgs, NoteArgs, PutArgs, RenameArgs};
 use crate::session::State;
+use crate::target::{self, Target};
 
 /// An authenticated client with the unlocked keys.
 pub(crate) struct Vault {
@@ -166,7 +167,7 @@ pub async fn note(a: NoteArgs) -> anyhow::Result<()> {
                 .context("reading the note from standard input (UTF-8 text)")?;
             t
         }
-        None => from_editor()?,
+        None => crate::editor::compose().await?,
     };
     if text.trim().is_empty() {
         bail!("empty note: nothing stored");
@@ -187,30 +188,6 @@ pub async fn note(a: NoteArgs) -> anyhow::Result<()> {
     };
     store(&v, new, Source::Bytes(text.into_bytes()), None).await?;
     Ok(())
-}
-
-/// Writes the note in `$EDITOR` (default `vi`) on a private temporary file, deleted
-/// afterwards.
-fn from_editor() -> anyhow::Result<String> {
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
-    let dir = tempfile::Builder::new().prefix("cofre-note").tempdir()?;
-    let path = dir.path().join("note.txt");
-    std::fs::write(&path, b"")?;
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(&path)
-        .status()
-        .with_context(|| format!("starting the editor ({editor})"))?;
-    if !status.success() {
-        bail!("the editor exited with {status}: nothing stored");
-    }
-    let text = std::fs::read_to_string(&path).context("reading the note (UTF-8 text)")?;
-    drop(dir);
-    Ok(text)
 }
 
 /// Finds one item by id, id prefix or exact name.
@@ -401,53 +378,35 @@ pub(crate) async fn download(
     Ok(r?)
 }
 
-/// A safe local file name for an item name: its last path component.
-fn local_name(name: &str) -> anyhow::Result<PathBuf> {
-    let base = Path::new(name)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-        .with_context(|| {
-            format!("the item name {name:?} is not a usable file name: give one with -o")
-        })?;
-    Ok(PathBuf::from(base))
-}
-
-/// `cofre get`.
+/// `cofre get`: see [`crate::target`] for where and how the plaintext is written.
 pub async fn get(a: GetArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
     let (items, _) = everything(&v).await?;
     let item = resolve(&items, &a.item)?;
     let meta = &item.content()?.metadata;
-    let path = match &a.output {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut out = std::io::stdout();
-            download(&v, item, &mut out).await?;
-            return Ok(());
-        }
-        Some(p) => p.clone(),
-        None => local_name(&meta.name)?,
-    };
-    if path.exists() && !a.force {
-        bail!(
-            "{} exists: use --force to replace it, or -o PATH",
-            path.display()
-        );
+    if a.output.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        let mut out = std::io::stdout();
+        download(&v, item, &mut out).await?;
+        return Ok(());
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
+    let (path, n) = match target::choose(a.output.as_deref(), &meta.name, a.force)? {
+        Target::Stream { path, mut file } => {
+            let n = download(&v, item, &mut file).await?;
+            (path, n)
+        }
+        Target::File { path, replace } => {
+            // Listening before the temporary file exists, so that no signal can end
+            // the process while plaintext is in it; on a signal or an error it is
+            // dropped, which removes it.
+            let mut signals = crate::interrupt::Signals::listen()?;
+            let mut tmp = target::temp_beside(&path)?;
+            let n = signals
+                .guard(download(&v, item, tmp.as_file_mut()))
+                .await??;
+            target::save(tmp, &path, replace)?;
+            (path, n)
+        }
     };
-    // Into a temporary file beside the target, renamed only once the last chunk
-    // verified: a failed download leaves nothing behind.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cofre-download-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    let n = download(&v, item, tmp.as_file_mut()).await?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path)
-        .with_context(|| format!("saving {}", path.display()))?;
     eprintln!("{} ({})", path.display(), human(n));
     Ok(())
 }
@@ -523,13 +482,5 @@ mod tests {
         assert_eq!(human(512), "512 B");
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(5 << 30), "5.0 GiB");
-    }
-
-    #[test]
-    fn local_names_never_leave_the_directory() {
-        assert_eq!(local_name("a/b/../c.txt").unwrap(), PathBuf::from("c.txt"));
-        assert_eq!(local_name("/etc/passwd").unwrap(), PathBuf::from("passwd"));
-        assert!(local_name("..").is_err());
-        assert!(local_name("/").is_err());
     }
 }

@@ -12,6 +12,7 @@ use std::io::Read;
 use std::sync::mpsc::channel;
 
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 use super::{BLOCK_LEN, CHUNK_OVERHEAD, Decryptor, Encryptor, HEADER_LEN, Pieces, batch_len};
 use crate::primitives::rand;
@@ -105,7 +106,9 @@ impl PartDecryptor {
 
     /// Feeds the next piece of the encoded stream; returns the plaintext of every chunk
     /// this completed, each verified. On error nothing of the failing batch is released.
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>> {
+    /// Every buffer that held plaintext here, the returned one included, is zeroized
+    /// when dropped.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         if self.done && !bytes.is_empty() {
             return Err(Error::Decrypt);
         }
@@ -116,7 +119,7 @@ impl PartDecryptor {
         }
         if self.dec.is_none() {
             if self.pending.len() < HEADER_LEN {
-                return Ok(Vec::new());
+                return Ok(Zeroizing::new(Vec::new()));
             }
             let header: Vec<u8> = self.pending.drain(..HEADER_LEN).collect();
             self.dec = Some(Decryptor::new(&self.key, &self.context, &header)?);
@@ -127,13 +130,13 @@ impl PartDecryptor {
 
     /// Opens the complete chunks in `pending`: a whole batch at a time, or whatever is
     /// there once the final chunk is complete.
-    fn drain(&mut self) -> Result<Vec<u8>> {
+    fn drain(&mut self) -> Result<Zeroizing<Vec<u8>>> {
         let Some(dec) = &self.dec else {
-            return Ok(Vec::new());
+            return Ok(Zeroizing::new(Vec::new()));
         };
         let full = dec.chunk_size() + CHUNK_OVERHEAD;
         let batch = batch_len(full);
-        let mut out = Vec::new();
+        let mut out = Zeroizing::new(Vec::new());
         loop {
             // Lay out the complete chunks available, up to one batch.
             let mut spans = Vec::new();
@@ -167,14 +170,17 @@ impl PartDecryptor {
                 return Ok(out);
             }
             let pending = &self.pending;
+            // Each chunk's plaintext is zeroized once copied out, and `out` never
+            // reallocates while holding plaintext (see `append`).
             let plains = spans
                 .par_iter()
                 .map(|(i, r, last)| {
                     dec.open_at(*i, pending.get(r.clone()).unwrap_or_default(), *last)
+                        .map(Zeroizing::new)
                 })
                 .collect::<Result<Vec<_>>>()?;
             for p in plains {
-                out.extend_from_slice(&p);
+                append(&mut out, &p);
             }
             self.pending.drain(..offset);
             self.position = at;
@@ -197,6 +203,19 @@ impl PartDecryptor {
             Err(Error::Decrypt)
         }
     }
+}
+
+/// Appends plaintext to `out` without leaving a copy behind: when `out` must grow, the
+/// bytes move to a new buffer and the old one is zeroized as it drops (a plain
+/// `extend_from_slice` would free the old allocation as it was).
+fn append(out: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
+    let needed = out.len() + bytes.len();
+    if needed > out.capacity() {
+        let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(out.capacity() * 2)));
+        bigger.extend_from_slice(out);
+        *out = bigger;
+    }
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
@@ -232,7 +251,7 @@ mod tests {
                 let mut d = PartDecryptor::new(&k, b"ctx", whole.len() as u64);
                 let mut got = Vec::new();
                 for p in whole.chunks(piece) {
-                    got.extend(d.push(p).unwrap());
+                    got.extend_from_slice(&d.push(p).unwrap());
                 }
                 d.finish().unwrap();
                 assert_eq!(got, plain, "len {len} piece {piece}");
@@ -246,11 +265,11 @@ mod tests {
         let (k, parts) = parts_of(&plain, 10, 8);
         let whole = parts.concat();
         let mut d = PartDecryptor::new(&k, b"ctx", whole.len() as u64);
-        let mut got = d.push(&whole[..100_000]).unwrap();
+        let mut got = d.push(&whole[..100_000]).unwrap().to_vec();
         d.discard_pending();
         let resume = d.position() as usize;
         assert!(resume <= 100_000);
-        got.extend(d.push(&whole[resume..]).unwrap());
+        got.extend_from_slice(&d.push(&whole[resume..]).unwrap());
         d.finish().unwrap();
         assert_eq!(got, plain);
     }
