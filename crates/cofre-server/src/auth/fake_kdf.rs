@@ -21,10 +21,13 @@ use crate::store::{Store, StoreResult};
 /// How long a read of the mix is used before it is read again.
 const REFRESH: Duration = Duration::from_secs(60);
 
+/// The KDF parameter sets in use, each with how many accounts use it.
+type Sets = Arc<Vec<(KdfParams, u64)>>;
+
 /// The KDF parameter sets of existing accounts with their counts, cached.
 #[derive(Debug, Default)]
 pub struct KdfMix {
-    cached: Mutex<Option<(Instant, Arc<Vec<(KdfParams, u64)>>)>>,
+    cached: Mutex<Option<(Instant, Sets)>>,
 }
 
 impl KdfMix {

@@ -1,14 +1,17 @@
 //! bcrypt of auth keys on a bounded pool of blocking threads, so that login bursts
 //! never stall the async runtime that serves every other request.
 //!
-//! Admission: logins (and the authenticated re-hashes of a password change) queue for
-//! the pool directly. Registrations first pass their own lane: at most a quarter of
-//! the pool's threads (at least one) hash for new accounts at once, at most
+//! Admission: every job names a [`Priority`]. A free thread goes to the oldest job of
+//! the highest priority waiting: logins from known devices (a valid device token) and
+//! checks inside a session first, then every other login and recovery check, then new
+//! accounts' hashes. So a flood of guesses from unknown devices, or of registrations,
+//! delays a returning user's login by at most the jobs already running.
+//!
+//! Registrations also pass their own lane first: at most a quarter of the pool's
+//! threads (at least one) hash for new accounts at once, at most
 //! [`REGISTRATION_QUEUE_PER_THREAD`] registrations per lane thread wait for it, and a
 //! wait ends after [`REGISTRATION_QUEUE_TIMEOUT`]; a registration that cannot get in
-//! is refused as busy. The pool's queue is first come, first served, so a login waits
-//! behind other logins and at most one hash per lane thread of registrations, however
-//! many registrations arrive.
+//! is refused as busy.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -77,9 +80,9 @@ impl Hasher {
             waiting: AtomicUsize::new(0),
             max_waiting: lane * REGISTRATION_QUEUE_PER_THREAD,
         });
-        let permits = Arc::new(Permits::new(threads));
+        let permits = Permits::new(threads);
         let random = crate::auth::tokens::random_token().map_err(|_| HashError::Task)?;
-        let dummy = run(&permits, move || {
+        let dummy = run(&permits, Priority::Trusted, move || {
             bcrypt::non_truncating_hash(random.as_bytes(), cost)
         })
         .await??;
@@ -92,11 +95,11 @@ impl Hasher {
         })
     }
 
-    /// bcrypt of `secret` (at most 71 bytes; auth keys are 43).
-    pub async fn hash(&self, secret: &str) -> Result<String, HashError> {
+    /// bcrypt of `secret` (at most 71 bytes; auth keys are 43), started at `priority`.
+    pub async fn hash(&self, secret: &str, priority: Priority) -> Result<String, HashError> {
         let secret = Zeroizing::new(secret.to_owned());
         let cost = self.cost;
-        run(&self.permits, move || {
+        run(&self.permits, priority, move || {
             bcrypt::non_truncating_hash(secret.as_bytes(), cost)
         })
         .await?
@@ -112,19 +115,25 @@ impl Hasher {
         recovery_key: &str,
     ) -> Result<(String, String), HashError> {
         let _lane = self.registrations.enter().await?;
-        let auth = self.hash(auth_key).await?;
-        let recovery = self.hash(recovery_key).await?;
+        let auth = self.hash(auth_key, Priority::Registration).await?;
+        let recovery = self.hash(recovery_key, Priority::Registration).await?;
         Ok((auth, recovery))
     }
 
     /// Whether `secret` matches `hash`; with `hash = None`, checks against the dummy
-    /// hash and returns false (same work, same answer as a wrong secret).
-    pub async fn verify(&self, secret: &str, hash: Option<&str>) -> Result<bool, HashError> {
+    /// hash and returns false (same work, same answer as a wrong secret). Started at
+    /// `priority`.
+    pub async fn verify(
+        &self,
+        secret: &str,
+        hash: Option<&str>,
+        priority: Priority,
+    ) -> Result<bool, HashError> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let secret = Zeroizing::new(secret.to_owned());
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), str::to_owned);
-        let ok = run(&self.permits, move || {
+        let ok = run(&self.permits, priority, move || {
             bcrypt::non_truncating_verify(secret.as_bytes(), &hash)
         })
         .await?
@@ -174,9 +183,7 @@ impl Hasher {
 
     /// Threads computing bcrypt right now (for the metrics).
     pub fn busy(&self) -> usize {
-        self.permits
-            .threads
-            .saturating_sub(self.permits.sem.available_permits())
+        self.permits.threads.saturating_sub(self.permits.free())
     }
 
     /// Threads in the pool.
@@ -185,25 +192,94 @@ impl Hasher {
     }
 }
 
-/// The hashing threads' permits, and how many jobs wait for one.
+/// Whose bcrypt job it is: when threads are scarce, a job of a higher priority is
+/// started before any job of a lower one, whatever their arrival order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// A client that proved itself before: a login presenting a valid device token, or
+    /// a check inside an authenticated session (password change).
+    Trusted,
+    /// Any other login or recovery check (unknown devices, unknown names).
+    Login,
+    /// A new account's hashes (behind the registration lane too).
+    Registration,
+}
+
+/// How many priorities there are (the length of the wait queues).
+const PRIORITIES: usize = 3;
+
+/// The hashing threads, handed out by priority: a released thread goes to the oldest
+/// waiter of the highest priority waiting, else back to the pool.
 #[derive(Debug)]
 struct Permits {
-    sem: Semaphore,
+    state: std::sync::Mutex<Gate>,
     threads: usize,
     waiting: AtomicUsize,
 }
 
-impl Permits {
-    fn new(threads: usize) -> Self {
-        Self {
-            sem: Semaphore::new(threads),
-            threads,
-            waiting: AtomicUsize::new(0),
+/// The pool's free threads and its waiters, one FIFO per priority.
+#[derive(Debug, Default)]
+struct Gate {
+    free: usize,
+    queues: [std::collections::VecDeque<tokio::sync::oneshot::Sender<Permit>>; PRIORITIES],
+}
+
+/// One hashing thread, given back to the pool (or to the next waiter) when dropped.
+#[derive(Debug)]
+struct Permit(Option<Arc<Permits>>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            Permits::release(pool);
         }
     }
+}
 
-    /// A thread's permit; counted as waiting until it is granted (or given up).
-    async fn acquire(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+impl Permits {
+    fn new(threads: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: std::sync::Mutex::new(Gate {
+                free: threads,
+                ..Gate::default()
+            }),
+            threads,
+            waiting: AtomicUsize::new(0),
+        })
+    }
+
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        // The lock is never held across a panic point that leaves the gate torn.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Threads not handed out.
+    fn free(&self) -> usize {
+        self.gate().free
+    }
+
+    /// A thread's permit at `priority`; counted as waiting until granted (or given up).
+    async fn acquire(self: &Arc<Self>, priority: Priority) -> Result<Permit, HashError> {
+        let rx = {
+            let mut gate = self.gate();
+            let ahead = gate
+                .queues
+                .iter()
+                .take(priority as usize + 1)
+                .any(|q| !q.is_empty());
+            if gate.free > 0 && !ahead {
+                gate.free -= 1;
+                return Ok(Permit(Some(self.clone())));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            match gate.queues.get_mut(priority as usize) {
+                Some(q) => q.push_back(tx),
+                None => return Err(HashError::Task),
+            }
+            rx
+        };
         struct Waiting<'a>(&'a AtomicUsize);
         impl Drop for Waiting<'_> {
             fn drop(&mut self) {
@@ -212,15 +288,37 @@ impl Permits {
         }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting(&self.waiting);
-        self.sem.acquire().await.map_err(|_| HashError::Task)
+        // A waiter that gives up drops its receiver: a permit sent to it meanwhile is
+        // dropped with the channel, and so goes to the next waiter.
+        rx.await.map_err(|_| HashError::Task)
+    }
+
+    /// Hands a released thread to the first live waiter of the highest priority, or
+    /// returns it to the pool.
+    fn release(pool: Arc<Self>) {
+        let mut permit = Permit(Some(pool.clone()));
+        let mut gate = pool.gate();
+        for q in 0..PRIORITIES {
+            while let Some(tx) = gate.queues.get_mut(q).and_then(|q| q.pop_front()) {
+                match tx.send(permit) {
+                    Ok(()) => return,
+                    // That waiter gave up: try the next one.
+                    Err(back) => permit = back,
+                }
+            }
+        }
+        gate.free += 1;
+        // The permit is accounted for in `free`: dropping it must not release again.
+        permit.0 = None;
     }
 }
 
 async fn run<T: Send + 'static>(
-    permits: &Permits,
+    permits: &Arc<Permits>,
+    priority: Priority,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HashError> {
-    let _permit = tokio::time::timeout(QUEUE_TIMEOUT, permits.acquire())
+    let _permit = tokio::time::timeout(QUEUE_TIMEOUT, permits.acquire(priority))
         .await
         .map_err(|_| HashError::Busy)??;
     tokio::task::spawn_blocking(job)
@@ -236,15 +334,27 @@ mod tests {
     async fn verifies_and_refuses() {
         // Cost 4 (bcrypt's minimum) keeps the unit test fast; the server refuses < 10.
         let h = Hasher::new(4, 2).await.unwrap();
-        let hash = h.hash("secret").await.unwrap();
-        assert!(h.verify("secret", Some(&hash)).await.unwrap());
-        assert!(!h.verify("secreT", Some(&hash)).await.unwrap());
-        assert!(!h.verify("secret", None).await.unwrap());
-        assert!(!h.verify("secret", Some("not a bcrypt hash")).await.unwrap());
+        let hash = h.hash("secret", Priority::Login).await.unwrap();
+        assert!(
+            h.verify("secret", Some(&hash), Priority::Login)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify("secreT", Some(&hash), Priority::Login)
+                .await
+                .unwrap()
+        );
+        assert!(!h.verify("secret", None, Priority::Login).await.unwrap());
+        assert!(
+            !h.verify("secret", Some("not a bcrypt hash"), Priority::Login)
+                .await
+                .unwrap()
+        );
         assert_eq!(h.clone().verifications(), 4);
         let (a, r) = h.hash_new_account("one", "two").await.unwrap();
-        assert!(h.verify("one", Some(&a)).await.unwrap());
-        assert!(h.verify("two", Some(&r)).await.unwrap());
+        assert!(h.verify("one", Some(&a), Priority::Login).await.unwrap());
+        assert!(h.verify("two", Some(&r), Priority::Login).await.unwrap());
     }
 
     #[tokio::test]
@@ -267,7 +377,7 @@ mod tests {
             Err(HashError::RegistrationsBusy)
         ));
         // Logins do not use the lane: they are not refused.
-        assert!(!h.verify("x", None).await.unwrap());
+        assert!(!h.verify("x", None, Priority::Login).await.unwrap());
         drop(held);
         for w in waiters {
             w.await.unwrap().unwrap();
@@ -283,7 +393,7 @@ mod tests {
         let jobs: Vec<_> = (0..3)
             .map(|_| {
                 let h = h.clone();
-                tokio::spawn(async move { h.hash("secret").await })
+                tokio::spawn(async move { h.hash("secret", Priority::Login).await })
             })
             .collect();
         let mut seen = (0, 0);
@@ -299,5 +409,37 @@ mod tests {
             j.await.unwrap().unwrap();
         }
         assert_eq!((h.queued(), h.busy()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_free_thread_goes_to_the_highest_priority_waiting() {
+        let pool = Permits::new(1);
+        let held = pool.acquire(Priority::Login).await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        // Lower priorities arrive first; the trusted one last.
+        for p in [Priority::Registration, Priority::Login, Priority::Trusted] {
+            let (mine, order) = (pool.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let _permit = mine.acquire(p).await.unwrap();
+                order.lock().unwrap().push(p);
+            }));
+            while pool.waiting.load(Ordering::Relaxed) < waiters.len() {
+                tokio::task::yield_now().await;
+            }
+        }
+        // A waiter that gives up does not take a thread with it.
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(10), pool.acquire(Priority::Trusted)).await;
+        assert!(gave_up.is_err());
+        drop(held);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            [Priority::Trusted, Priority::Login, Priority::Registration]
+        );
+        assert_eq!(pool.free(), 1);
     }
 }

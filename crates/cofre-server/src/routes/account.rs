@@ -12,6 +12,7 @@ use cofre_core::keys::{AccountKeys, AuthKey};
 
 use crate::audit::Event;
 use crate::auth::AuthSession;
+use crate::auth::password::Priority;
 use crate::error::{ApiError, ApiJson};
 use crate::state::{AppState, ClientAddr};
 use crate::store::users::User;
@@ -77,7 +78,11 @@ pub(crate) async fn change_password(
     let account = s.account(&app).await?;
     if !app
         .hasher
-        .verify(req.current_auth_key.expose(), Some(&account.auth_hash))
+        .verify(
+            req.current_auth_key.expose(),
+            Some(&account.auth_hash),
+            Priority::Trusted,
+        )
         .await?
     {
         app.audit_self(&s, "password.change", "failed").await;
@@ -85,7 +90,10 @@ pub(crate) async fn change_password(
     }
     app.throttle.refund(&app.store, reservation).await?;
     let new_keys = with_new_password(&account.keys, &req.new)?;
-    let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
+    let hash = app
+        .hasher
+        .hash(req.new.auth_key.expose(), Priority::Trusted)
+        .await?;
     app.store
         .set_password(&s.user.id, &hash, &new_keys, now)
         .await?;
@@ -117,7 +125,7 @@ async fn check_recovery(
         .as_ref()
         .filter(|_| well_formed)
         .map(|u| u.recovery_hash.as_str());
-    let ok = app.hasher.verify(key, hash).await?;
+    let ok = app.hasher.verify(key, hash, Priority::Login).await?;
     match (ok, user) {
         (_, Some(u)) if u.locked => Err(ApiError::AccountLocked),
         (true, Some(u)) => {
@@ -171,7 +179,10 @@ pub(crate) async fn recover(
     let user = check_recovery(&app, &req.username, req.recovery_auth_key.expose(), &addr).await?;
     let now = crate::clock::now();
     let new_keys = with_new_password(&user.keys, &req.new)?;
-    let hash = app.hasher.hash(req.new.auth_key.expose()).await?;
+    let hash = app
+        .hasher
+        .hash(req.new.auth_key.expose(), Priority::Login)
+        .await?;
     app.store
         .set_password(&user.id, &hash, &new_keys, now)
         .await?;

@@ -15,6 +15,7 @@ use cofre_core::totp::TotpSecret;
 
 use crate::audit::Event;
 use crate::auth::EnrollingSession;
+use crate::auth::password::Priority;
 use crate::auth::tokens::{random_id, random_token, token_hash};
 use crate::error::{ApiError, ApiJson};
 use crate::state::{AppState, ClientAddr};
@@ -168,7 +169,12 @@ pub(crate) async fn register(
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, ApiError> {
     // Every attempt counts, whatever its answer: this bounds probing for taken names.
-    admit(&app, &app.anonymous_limits.registration, "registration", &addr)?;
+    admit(
+        &app,
+        &app.anonymous_limits.registration,
+        "registration",
+        &addr,
+    )?;
     let username = check_registration(&req)?;
     let now = crate::clock::now();
     let first = app.store.count_users().await? == 0;
@@ -367,7 +373,15 @@ pub(crate) async fn login(
         .as_ref()
         .filter(|_| well_formed)
         .map(|u| u.auth_hash.as_str());
-    let password_ok = app.hasher.verify(req.auth_key.expose(), hash).await?;
+    // A returning device's login is started before anyone else's (see Priority).
+    let priority = match device {
+        Some(_) => Priority::Trusted,
+        None => Priority::Login,
+    };
+    let password_ok = app
+        .hasher
+        .verify(req.auth_key.expose(), hash, priority)
+        .await?;
     let user = match (password_ok, user) {
         // An admin-locked account answers the same whether the password was right or
         // not (and keeps the attempt spent either way), so the lock is no oracle.

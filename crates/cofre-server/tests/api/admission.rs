@@ -152,7 +152,8 @@ async fn each_address_has_its_own_budget() {
         let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("alpha0")).await;
         assert_eq!(st, 200);
     }
-    let (st, retry, _) = post_with(&s, &a, "/auth/register", register_body(&template, "alpha2")).await;
+    let (st, retry, _) =
+        post_with(&s, &a, "/auth/register", register_body(&template, "alpha2")).await;
     assert_eq!(st, 429);
     assert!(retry.is_some());
     let (st, _, _) = post_with(&s, &a, "/auth/prelogin", prelogin_body("alpha0")).await;

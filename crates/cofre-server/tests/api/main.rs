@@ -9,8 +9,8 @@ mod moto;
 mod support;
 
 mod accounts;
-mod admission;
 mod admin;
+mod admission;
 mod audit;
 mod backends;
 mod backup;
