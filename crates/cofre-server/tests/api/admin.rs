@@ -71,7 +71,8 @@ async fn lock_unlock_force_logout_delete() {
         .err()
         .unwrap();
     assert_eq!(api_code(&e), ErrorCode::AccountLocked);
-    // A wrong password on a locked account still says only "invalid credentials".
+    // A wrong password on a locked account gets the same answer as the right one: the
+    // lock is no password oracle.
     let e = s
         .client
         .login(
@@ -82,7 +83,7 @@ async fn lock_unlock_force_logout_delete() {
         .await
         .err()
         .unwrap();
-    assert_eq!(api_code(&e), ErrorCode::InvalidCredentials);
+    assert_eq!(api_code(&e), ErrorCode::AccountLocked);
     s.client.admin_unlock(&admin, &id).await.unwrap();
     let bt = login(&s, "bob").await.tokens;
 

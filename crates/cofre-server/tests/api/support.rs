@@ -246,6 +246,10 @@ pub fn test_config(data: PathBuf) -> ServerConfig {
     // prelogin are raised here and tested with their own settings (admission.rs).
     c.registration_burst = 100_000;
     c.prelogin_burst = 100_000;
+    // Likewise the per-address connection cap: the flood tests open hundreds of
+    // connections from 127.0.0.1 (slow_clients.rs tests the cap with its own setting).
+    c.connections.max_connections_per_address = 4096;
+    c.connections.max_connections = 8192;
     c
 }
 
