@@ -10,7 +10,7 @@
 //!
 //! It turns core dumps off for itself at start, and keeps the pages holding the
 //! session's secrets locked in RAM (never swapped); when the system refuses either,
-//! it says so on standard error and goes on (see [`crate::hardening`]).
+//! it says so on standard error and goes on (see the `hardening` module).
 //!
 //! The protocol is one JSON request and one JSON response per line ([`Request`],
 //! [`Response`]).

@@ -9,13 +9,13 @@
 //!   request).
 //! - A request body that delivers no bytes for
 //!   [`ConnectionLimits::body_idle_timeout_secs`] is answered `408 request_timeout`
-//!   and the connection closed ([`body_idle`]).
+//!   and the connection closed (the `body_idle` module).
 //! - A connection with no request in progress and no bytes moving either way for
-//!   [`ConnectionLimits::idle_timeout_secs`] is closed ([`activity`]).
+//!   [`ConnectionLimits::idle_timeout_secs`] is closed (the `activity` module).
 //! - At most [`ConnectionLimits::max_connections`] connections are held, at most
 //!   [`ConnectionLimits::max_connections_per_address`] from one direct TCP peer
 //!   (trusted proxies excepted); over a cap a new connection is closed at once
-//!   ([`caps`]).
+//!   (the `caps` module).
 
 mod activity;
 pub(crate) mod body_idle;

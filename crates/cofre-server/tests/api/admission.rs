@@ -11,33 +11,12 @@ use crate::support::*;
 
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address on loopback).
 fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(Some(ip.parse::<IpAddr>().unwrap()))
-        .build()
-        .unwrap()
+    client_from_ip(ip.parse::<IpAddr>().unwrap())
 }
 
 /// Posts `body` to `path` with `http`; returns (status, Retry-After seconds, code).
-async fn post_with(
-    s: &TestServer,
-    http: &reqwest::Client,
-    path: &str,
-    body: String,
-) -> (u16, Option<u64>, String) {
-    let r = http
-        .post(s.url(path))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    let body: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
-    (status, retry, code(&body).to_owned())
+async fn post_with(s: &TestServer, http: &reqwest::Client, path: &str, body: String) -> Answer {
+    post_answer(http, &s.url(path), body).await
 }
 
 /// A registration body for `name` (keys made once per test, reused: the server only

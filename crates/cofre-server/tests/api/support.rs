@@ -414,3 +414,33 @@ pub async fn fetch(s: &TestServer, l: &LoggedIn, id: &str) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// An HTTP client whose connections come from `ip` (any 127.0.0.0/8 address works on
+/// loopback): how the tests look like many clients.
+pub fn client_from_ip(ip: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip)
+        .build()
+        .unwrap()
+}
+
+/// One answer: status, `Retry-After` seconds, error code (empty on success).
+pub type Answer = (u16, Option<u64>, String);
+
+/// Posts a JSON `body` to `url` with `http`; the answer.
+pub async fn post_answer(http: &reqwest::Client, url: &str, body: String) -> Answer {
+    let r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    (status, retry, code(&body).to_owned())
+}

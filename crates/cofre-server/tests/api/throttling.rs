@@ -148,34 +148,16 @@ pub fn login_body(user: &str, key: &str, extra: &str) -> String {
 
 /// An HTTP client whose connections come from `127.0.0.n`.
 pub fn client_from(n: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
-        .build()
-        .unwrap()
+    client_from_ip(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
 }
-
-/// One answer of a storm: status, `Retry-After`, error code.
-pub type Answer = (u16, Option<u64>, String);
 
 /// Sends every (client, server base URL, body) login at once; the answers in order.
 pub async fn storm(requests: Vec<(reqwest::Client, String, String)>) -> Vec<Answer> {
     let mut set = tokio::task::JoinSet::new();
     for (i, (client, base, body)) in requests.into_iter().enumerate() {
         set.spawn(async move {
-            let r = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let retry = r
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()?.parse().ok());
-            let body: serde_json::Value = r.json().await.unwrap_or_default();
-            (i, (status, retry, code(&body).to_owned()))
+            let url = format!("{base}/api/v1/auth/login");
+            (i, post_answer(&client, &url, body).await)
         });
     }
     let mut out: Vec<(usize, Answer)> = set.join_all().await;
