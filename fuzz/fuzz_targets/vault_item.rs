@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
             let mut ok = true;
             for p in rest.chunks(piece) {
                 match d.push(p) {
-                    Ok(plain) => out.extend(plain),
+                    Ok(plain) => out.extend_from_slice(&plain),
                     Err(_) => {
                         ok = false;
                         break;
