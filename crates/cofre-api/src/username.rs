@@ -97,4 +97,20 @@ mod tests {
         assert_eq!(Username::parse(".alice"), Err(UsernameError::Edge));
         assert_eq!(Username::parse("alice-"), Err(UsernameError::Edge));
     }
+
+    /// The examples of docs/FORMAT.md section 1.1, as written there.
+    #[test]
+    fn the_format_documents_examples() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        assert_eq!(Username::parse("ＡＬＩＣＥ").unwrap().as_str(), "alice");
+        assert_eq!(
+            Username::parse("bob.smith-2").unwrap().as_str(),
+            "bob.smith-2"
+        );
+        assert_eq!(Username::parse("élodie"), Err(UsernameError::Character));
+        assert_eq!(Username::parse("al"), Err(UsernameError::Length));
+        assert_eq!(Username::parse("-bob"), Err(UsernameError::Edge));
+        // NFKC folds the Kelvin sign to K, then it is lower-cased.
+        assert_eq!(Username::parse("\u{212A}ate").unwrap().as_str(), "kate");
+    }
 }
