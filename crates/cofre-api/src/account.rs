@@ -13,7 +13,7 @@ pub struct NewPassword {
     /// New auth key (text form).
     pub auth_key: SecretString,
     /// KDF parameters for the new password.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::KdfParamsSchema)]
     pub kdf: KdfParams,
     /// Fresh salt.
     #[schema(value_type = String)]
@@ -47,7 +47,7 @@ pub struct RecoveryKeysRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecoveryKeysResponse {
     /// The keys.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::AccountKeysSchema)]
     pub keys: AccountKeys,
 }
 

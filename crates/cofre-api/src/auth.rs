@@ -18,7 +18,7 @@ pub struct PreloginRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreloginResponse {
     /// KDF and parameters.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::KdfParamsSchema)]
     pub kdf: KdfParams,
     /// KDF salt.
     #[schema(value_type = String)]
@@ -36,7 +36,7 @@ pub struct RegisterRequest {
     /// The recovery auth key (text form), derived from the recovery key.
     pub recovery_auth_key: SecretString,
     /// Public keys and ciphertext only.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::AccountKeysSchema)]
     pub keys: AccountKeys,
     /// An invite token, when registration is by invitation.
     #[serde(default)]
@@ -98,7 +98,7 @@ pub struct LoginResponse {
     /// The account.
     pub user: UserInfo,
     /// The account's keys (ciphertext and public keys), to unlock on the client.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::AccountKeysSchema)]
     pub keys: AccountKeys,
     /// A device token for this account (the one presented, if it was valid): keep it
     /// secret and present it on later logins.
@@ -150,7 +150,7 @@ pub struct Policy {
     /// Whether every account must use MFA.
     pub mfa_required: bool,
     /// The KDF parameters new accounts get.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::KdfParamsSchema)]
     pub kdf: KdfParams,
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod mfa;
 pub mod rotation;
+pub mod schema;
 pub mod secret;
 pub mod username;
 pub mod vault;

@@ -96,6 +96,6 @@ pub struct RewrapBatch {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RotationDone {
     /// The account's key material, with the new key pair.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::AccountKeysSchema)]
     pub keys: AccountKeys,
 }

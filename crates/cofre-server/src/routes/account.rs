@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
     path = "/api/v1/account/keys",
     tag = "account",
     summary = "The account's key material (public key and ciphertext)",
-    responses((status = 200, description = "OK", body = Object), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    responses((status = 200, description = "OK", body = cofre_api::schema::AccountKeysSchema), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
 pub(crate) async fn account_keys(

@@ -264,7 +264,7 @@ pub(crate) async fn upload_status(
     tag = "items",
     summary = "Write a part of the encoded body at an offset (resumable)",
     params(("id" = String, Path, description = "Item id"), ("offset" = u64, Query, description = "Where the part starts (at most the bytes received)")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = cofre_api::schema::BinaryBody, content_type = "application/octet-stream", description = "The next bytes of the encoded body (any Content-Type is accepted and ignored). Content-Length, when sent, is checked against max_part_bytes and the declared size before any byte is read."),
     responses((status = 200, description = "OK", body = UploadStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -467,8 +467,14 @@ fn range_start(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     path = "/api/v1/items/{id}/body",
     tag = "items",
     summary = "The encoded body (supports Range: bytes=N-)",
-    params(("id" = String, Path, description = "Item id")),
-    responses((status = 200, description = "The body", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "From the requested offset"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    params(("id" = String, Path, description = "Item id"), ("Range" = Option<String>, Header, description = "`bytes=N-`: from byte N to the end (one open-ended range only)")),
+    responses(
+        (status = 200, description = "The whole encoded body", content_type = "application/octet-stream", body = cofre_api::schema::BinaryBody,
+            headers(("Content-Length" = u64, description = "The body's length"), ("Accept-Ranges" = String, description = "`bytes`"))),
+        (status = 206, description = "From the requested offset to the end", content_type = "application/octet-stream", body = cofre_api::schema::BinaryBody,
+            headers(("Content-Range" = String, description = "`bytes N-LAST/LENGTH`, or `bytes */LENGTH` when N is the length"), ("Content-Length" = u64, description = "LENGTH - N"))),
+        (status = "4XX", description = "Error", body = cofre_api::ErrorBody),
+    ),
     security(("bearer" = [])),
 )]
 pub(crate) async fn download(

@@ -111,3 +111,113 @@ async fn openapi_document_lists_every_route() {
         "bearer"
     );
 }
+
+/// Every schema in `v` (recursively) that is an object names its members, and no body
+/// is described as an array of integers; returns the JSON pointers of the offenders.
+fn untyped(v: &serde_json::Value, at: &str, bad: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let ty = m.get("type");
+            let is = |t: &str| {
+                ty.is_some_and(|x| x == t || x.as_array().is_some_and(|a| a.iter().any(|e| e == t)))
+            };
+            if is("object")
+                && ![
+                    "properties",
+                    "additionalProperties",
+                    "oneOf",
+                    "allOf",
+                    "anyOf",
+                    "$ref",
+                ]
+                .iter()
+                .any(|k| m.contains_key(*k))
+            {
+                bad.push(format!("{at}: object without members"));
+            }
+            if is("array")
+                && m.get("items")
+                    .and_then(|i| i.get("type"))
+                    .is_some_and(|t| t == "integer")
+            {
+                bad.push(format!(
+                    "{at}: array of integers (binary bodies are format: binary)"
+                ));
+            }
+            for (k, c) in m {
+                untyped(c, &format!("{at}/{k}"), bad);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                untyped(c, &format!("{at}/{i}"), bad);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_schemas_are_complete() {
+    let s = start(|_| {}).await;
+    let doc: serde_json::Value = s
+        .http
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut bad = Vec::new();
+    untyped(&doc, "", &mut bad);
+    assert!(bad.is_empty(), "untyped schemas: {bad:#?}");
+    // The key material and the KDF parameters are described member by member.
+    let schemas = &doc["components"]["schemas"];
+    let keys = &schemas["AccountKeys"]["properties"];
+    for m in [
+        "kdf",
+        "salt",
+        "protected_user_key",
+        "recovery_user_key",
+        "public_key",
+        "protected_private_key",
+    ] {
+        assert!(keys[m].is_object(), "AccountKeys.{m}");
+    }
+    let kdf = schemas["KdfParams"].to_string();
+    for m in [
+        "argon2id",
+        "pbkdf2_sha256",
+        "memory_kib",
+        "iterations",
+        "parallelism",
+    ] {
+        assert!(kdf.contains(m), "KdfParams names {m}: {kdf}");
+    }
+    // Binary bodies: octet-stream, format binary, with the range headers.
+    let body = &doc["paths"]["/api/v1/items/{id}/body"];
+    let up = &body["put"]["requestBody"]["content"]["application/octet-stream"]["schema"];
+    let down = &body["get"]["responses"]["206"];
+    assert_eq!(resolve(&doc, up)["format"], "binary", "{up}");
+    assert_eq!(
+        resolve(&doc, &down["content"]["application/octet-stream"]["schema"])["format"],
+        "binary"
+    );
+    assert!(down["headers"]["Content-Range"].is_object(), "{down}");
+    assert!(
+        body["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Range" && p["in"] == "header")
+    );
+}
+
+/// Follows a `$ref` into the document's components.
+fn resolve<'a>(doc: &'a serde_json::Value, v: &'a serde_json::Value) -> &'a serde_json::Value {
+    match v["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(v),
+        None => v,
+    }
+}
