@@ -73,9 +73,29 @@ pub enum Command {
     /// Backups of a server's data: key pair, create, verify, restore, list.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Print a shell completion script (bash, zsh, fish; also elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into `--dir`.
+    Man(ManArgs),
     /// Run the local agent in the foreground (`login` starts it in the background).
     #[command(hide = true)]
     Agent(AgentArgs),
+}
+
+/// `cofre completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+/// `cofre man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `cofre.1` and a page for every subcommand (`cofre-put.1`, ...) into this
+    /// directory (created if needed) instead of printing `cofre.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `cofre put`.
@@ -195,7 +215,8 @@ pub enum ContactsCommand {
     /// A contact's pinned fingerprint and whether the server still reports that key;
     /// without USER, your own fingerprint (to read out to others).
     Show(ContactArgs),
-    /// After comparing fingerprints over another channel: trust USER's current key.
+    /// After comparing fingerprints over another channel: trust USER's current key
+    /// (`--fingerprint`: only if it has the fingerprint USER gave you).
     Verify(ContactArgs),
 }
 
@@ -214,6 +235,10 @@ pub struct ContactArgs {
     /// Do not ask for confirmation (`verify`).
     #[arg(long)]
     pub yes: bool,
+    /// The fingerprint USER gave you over another channel (`verify`): the key is
+    /// trusted only if its fingerprint is this one (spaces, dashes and case ignored).
+    #[arg(long, value_name = "TEXT")]
+    pub fingerprint: Option<String>,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -591,7 +616,8 @@ pub struct ClientArgs {
     /// Also trust this PEM CA certificate for the server's TLS certificate.
     #[arg(long, env = "COFRE_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
-    /// The agent's socket (default: `$XDG_RUNTIME_DIR/cofre/agent.sock`).
+    /// The agent's socket (default: one per config dir,
+    /// `$XDG_RUNTIME_DIR/cofre/agent-<hash of the config dir>.sock`).
     #[arg(long, env = "COFRE_AGENT_SOCKET")]
     pub agent_socket: Option<PathBuf>,
 }
@@ -731,8 +757,9 @@ pub enum AdminCommand {
     Unlock(AdminUserArgs),
     /// End every session of an account.
     Logout(AdminUserArgs),
-    /// Delete an account.
-    Delete(AdminUserArgs),
+    /// Delete an account and everything in it, for good (asks for the username again,
+    /// unless `--yes`).
+    Delete(AdminDeleteArgs),
     /// Turn off an account's two-factor authentication (lost authenticator and
     /// recovery codes); its sessions end. Check who is asking before you do this.
     ResetMfa(AdminUserArgs),
@@ -884,6 +911,19 @@ pub struct AdminArgs {
 pub struct AdminUserArgs {
     /// Username.
     pub username: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre admin delete`.
+#[derive(Debug, Args)]
+pub struct AdminDeleteArgs {
+    /// Username.
+    pub username: String,
+    /// Do not ask for the username again (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,

@@ -32,6 +32,7 @@ fn main() -> anyhow::Result<()> {
                 let state = session::State::open(&a.client)?;
                 cofre_client::agent::serve(
                     state.agent.path(),
+                    state.agent.profile(),
                     std::time::Duration::from_secs(a.idle),
                 )
                 .await
@@ -61,6 +62,8 @@ fn main() -> anyhow::Result<()> {
             Command::Mfa(MfaCommand::RecoveryCodes(a)) => commands::mfa::recovery_codes(a).await,
             Command::Admin(cmd) => commands::admin::run(cmd).await,
             Command::Backup(cmd) => commands::backup::run(cmd).await,
+            Command::Completions(a) => commands::docs::completions(&a),
+            Command::Man(a) => commands::docs::man(&a),
         }
     });
     // A command stopped by SIGINT/SIGTERM has already removed its files; it exits

@@ -1,6 +1,8 @@
 //! The client's state: which server and user (a config file, owner-only, written
 //! atomically), the device tokens servers gave this machine (owner-only, never
-//! printed), and the session, which only the local agent holds, in memory. Never the
+//! printed), and the session, which only the local agent holds, in memory. The state
+//! directory is the profile: each has its own agent (its own socket), and the agent
+//! serves no other profile. Never the
 //! password, a session token or an unwrapped key on disk: a device token opens nothing,
 //! it only gives this machine a login-guessing budget of its own.
 
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use cofre_client::Client;
-use cofre_client::agent::{AgentClient, AgentSession};
+use cofre_client::agent::{AgentClient, AgentError, AgentSession};
 use cofre_client::api::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -72,10 +74,11 @@ impl State {
             .agent_socket
             .clone()
             .unwrap_or_else(|| cofre_client::agent::default_socket(&dir));
+        let profile = cofre_client::agent::profile_id(&dir);
         Ok(Self {
             dir,
             config,
-            agent: AgentClient::new(socket),
+            agent: AgentClient::new(socket, profile),
         })
     }
 
@@ -154,6 +157,8 @@ impl State {
                 .arg("agent")
                 .arg("--agent-socket")
                 .arg(self.agent.path())
+                .arg("--config-dir")
+                .arg(&self.dir)
                 .arg("--idle")
                 .arg(idle_secs.to_string())
                 .stdin(std::process::Stdio::null())
@@ -181,6 +186,7 @@ impl State {
         match self.agent.session().await {
             Ok(Some(s)) => Ok((s.client()?, s)),
             Ok(None) => bail!("not logged in (or locked): run `cofre login`"),
+            Err(e @ AgentError::OtherProfile { .. }) => bail!(e),
             Err(e) => {
                 let _ = self.agent.lock().await;
                 bail!("{e}: run `cofre login`")

@@ -1,6 +1,14 @@
-//! The local agent: a per-user background process that holds a logged-in session (its
+//! The local agent: a per-profile background process that holds a logged-in session (its
 //! tokens and the unlocked user key) in memory, so that commands do not ask for the
 //! password each time.
+//!
+//! A profile is one client state directory (`--config-dir`): each has its own agent, on
+//! a socket whose name comes from a hash of the directory's canonical path
+//! ([`default_socket`]), so two people (or two accounts) using two directories on one
+//! machine are logged in side by side. Each request names the profile it is meant for
+//! ([`profile_id`]); an agent answers only requests of the profile it was started for,
+//! so a socket shared by mistake (`--agent-socket`) never hands one profile's session to
+//! another, nor lets another profile replace or lock it.
 //!
 //! It listens on a Unix socket in a directory only its owner can enter (0700; the socket
 //! itself is 0600), and also refuses connections whose peer is another user. It refreshes
@@ -12,7 +20,7 @@
 //! session's secrets locked in RAM (never swapped); when the system refuses either,
 //! it says so on standard error and goes on (see the `hardening` module).
 //!
-//! The protocol is one JSON request and one JSON response per line ([`Request`],
+//! The protocol is one JSON request and one JSON response per line ([`Envelope`],
 //! [`Response`]).
 
 use std::path::{Path, PathBuf};
@@ -122,6 +130,15 @@ impl AgentSession {
     }
 }
 
+/// One request line: the request and the profile that sends it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The sender's profile ([`profile_id`] of its state directory).
+    pub profile: String,
+    /// What it asks.
+    pub request: Request,
+}
+
 /// A request to the agent.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -164,6 +181,11 @@ pub enum Response {
         /// Why.
         message: String,
     },
+    /// This agent serves another profile: the request was not carried out.
+    OtherProfile {
+        /// The profile the agent serves.
+        profile: String,
+    },
 }
 
 fn now() -> i64 {
@@ -172,19 +194,55 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The default socket path: `$XDG_RUNTIME_DIR/cofre/agent.sock`, else
-/// `<config dir>/run/agent.sock`.
+/// The profile a state directory stands for: its canonical absolute path (symbolic
+/// links and `..` resolved), so that every spelling of one directory is one profile.
+/// A directory that does not exist yet is resolved through its nearest existing parent.
+pub fn profile_id(config_dir: &Path) -> String {
+    let abs = if config_dir.is_absolute() {
+        config_dir.to_owned()
+    } else {
+        std::env::current_dir().map_or_else(|_| config_dir.to_owned(), |d| d.join(config_dir))
+    };
+    let mut existing = abs.as_path();
+    let mut missing = Vec::new();
+    loop {
+        if let Ok(mut p) = std::fs::canonicalize(existing) {
+            p.extend(missing.iter().rev());
+            return p.to_string_lossy().into_owned();
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return abs.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// The default socket of the profile `config_dir`:
+/// `$XDG_RUNTIME_DIR/cofre/agent-<hash>.sock`, where `<hash>` is the first 16 hex
+/// digits of the SHA-256 of [`profile_id`]; without `XDG_RUNTIME_DIR`,
+/// `<config dir>/run/agent.sock` (the directory is the profile's own).
 pub fn default_socket(config_dir: &Path) -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d).join("cofre").join("agent.sock"),
+        Some(d) => {
+            let digest =
+                cofre_core::primitives::digest::sha256(&[profile_id(config_dir).as_bytes()]);
+            let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            PathBuf::from(d)
+                .join("cofre")
+                .join(format!("agent-{hash}.sock"))
+        }
         None => config_dir.join("run").join("agent.sock"),
     }
 }
 
-/// Talks to a running agent.
+/// Talks to a running agent, for one profile.
 #[derive(Clone, Debug)]
 pub struct AgentClient {
     path: PathBuf,
+    profile: String,
 }
 
 /// Why talking to the agent failed.
@@ -200,12 +258,23 @@ pub enum AgentError {
     /// The agent refused or failed.
     #[error("agent: {0}")]
     Failed(String),
+    /// The agent at this socket serves another profile (another state directory).
+    #[error(
+        "the agent at {socket} holds the session of another profile ({profile}); give each \
+         --config-dir its own --agent-socket, or leave the socket unset"
+    )]
+    OtherProfile {
+        /// The socket.
+        socket: PathBuf,
+        /// The profile that agent serves.
+        profile: String,
+    },
 }
 
 impl AgentClient {
-    /// A client for the agent at `path`.
-    pub fn new(path: PathBuf) -> Self {
-        Self { path }
+    /// A client for the agent at `path`, sending requests as `profile` ([`profile_id`]).
+    pub fn new(path: PathBuf, profile: String) -> Self {
+        Self { path, profile }
     }
 
     /// The socket path.
@@ -213,8 +282,13 @@ impl AgentClient {
         &self.path
     }
 
-    /// Sends one request.
-    pub async fn call(&self, req: &Request) -> Result<Response, AgentError> {
+    /// The profile this client speaks for.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// Sends one request. An agent of another profile is [`AgentError::OtherProfile`].
+    pub async fn call(&self, req: Request) -> Result<Response, AgentError> {
         let stream = match UnixStream::connect(&self.path).await {
             Ok(s) => s,
             Err(e)
@@ -228,23 +302,38 @@ impl AgentClient {
             Err(e) => return Err(e.into()),
         };
         let (r, mut w) = stream.into_split();
-        let mut line = Zeroizing::new(serde_json::to_vec(req).map_err(std::io::Error::other)?);
+        let envelope = Envelope {
+            profile: self.profile.clone(),
+            request: req,
+        };
+        let mut line =
+            Zeroizing::new(serde_json::to_vec(&envelope).map_err(std::io::Error::other)?);
         line.push(b'\n');
         w.write_all(&line).await?;
         w.shutdown().await?;
         let mut answer = Zeroizing::new(String::new());
         BufReader::new(r).read_line(&mut answer).await?;
-        serde_json::from_str(&answer).map_err(|e| AgentError::Io(std::io::Error::other(e)))
+        match serde_json::from_str(&answer) {
+            Ok(Response::OtherProfile { profile }) => Err(AgentError::OtherProfile {
+                socket: self.path.clone(),
+                profile,
+            }),
+            Ok(r) => Ok(r),
+            Err(e) => Err(AgentError::Io(std::io::Error::other(e))),
+        }
     }
 
-    /// Whether an agent answers.
+    /// Whether an agent answers on this socket (for this profile or another).
     pub async fn is_running(&self) -> bool {
-        self.call(&Request::Status).await.is_ok()
+        matches!(
+            self.call(Request::Status).await,
+            Ok(_) | Err(AgentError::OtherProfile { .. })
+        )
     }
 
     /// The held session (refreshed if needed), or `None` when locked.
     pub async fn session(&self) -> Result<Option<AgentSession>, AgentError> {
-        match self.call(&Request::Get).await {
+        match self.call(Request::Get).await {
             Ok(Response::Session { session }) => Ok(Some(*session)),
             Ok(Response::Locked) | Err(AgentError::NotRunning) => Ok(None),
             Ok(Response::Error { message }) => Err(AgentError::Failed(message)),
@@ -256,7 +345,7 @@ impl AgentClient {
     /// Hands a session to the agent.
     pub async fn put(&self, session: AgentSession) -> Result<(), AgentError> {
         match self
-            .call(&Request::Put {
+            .call(Request::Put {
                 session: Box::new(session),
             })
             .await?
@@ -268,7 +357,7 @@ impl AgentClient {
 
     /// Tells the agent to forget everything and exit. Not running is fine.
     pub async fn lock(&self) -> Result<(), AgentError> {
-        match self.call(&Request::Lock).await {
+        match self.call(Request::Lock).await {
             Ok(_) | Err(AgentError::NotRunning) => Ok(()),
             Err(e) => Err(e),
         }
@@ -293,13 +382,17 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs the agent on `path` until `lock` or `idle` without requests. Returns an error
-/// if another agent already answers there.
-pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
+/// Runs the agent of `profile` ([`profile_id`]) on `path` until `lock` or `idle`
+/// without requests; requests of other profiles are refused. Returns an error if
+/// another agent already answers there.
+pub async fn serve(path: &Path, profile: &str, idle: Duration) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     private_dir(dir)?;
-    if AgentClient::new(path.to_owned()).is_running().await {
+    if AgentClient::new(path.to_owned(), profile.to_owned())
+        .is_running()
+        .await
+    {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AddrInUse,
             "an agent is already running",
@@ -331,7 +424,8 @@ pub async fn serve(path: &Path, idle: Duration) -> std::io::Result<()> {
             _ => continue,
         }
         // A client that never finishes its request cannot hold the agent up.
-        let done = tokio::time::timeout(Duration::from_secs(30), handle(stream, &mut held)).await;
+        let done =
+            tokio::time::timeout(Duration::from_secs(30), handle(stream, profile, &mut held)).await;
         // The held secrets may have changed (a new session, refreshed tokens): the
         // old locks go first, then the current buffers are locked.
         locked = crate::hardening::Locked::default();
@@ -365,34 +459,53 @@ fn current_uid(dir: &Path) -> std::io::Result<u32> {
 }
 
 /// Answers one connection. Returns true when the agent must stop.
-async fn handle(stream: UnixStream, held: &mut Option<AgentSession>) -> std::io::Result<bool> {
+async fn handle(
+    stream: UnixStream,
+    profile: &str,
+    held: &mut Option<AgentSession>,
+) -> std::io::Result<bool> {
     let (r, mut w) = stream.into_split();
     let mut line = Zeroizing::new(String::new());
     let mut reader = BufReader::new(r.take(MAX_LINE as u64));
     reader.read_line(&mut line).await?;
-    let (resp, stop) = match serde_json::from_str::<Request>(&line) {
+    let request = serde_json::from_str::<Envelope>(&line).map(|e| {
+        if e.profile == profile {
+            Some(e.request)
+        } else {
+            // Another profile's command: it must neither read, replace nor end this
+            // profile's session.
+            None
+        }
+    });
+    let (resp, stop) = match request {
         Err(e) => (
             Response::Error {
                 message: format!("bad request: {e}"),
             },
             false,
         ),
-        Ok(Request::Put { session }) => {
+        Ok(None) => (
+            Response::OtherProfile {
+                profile: profile.to_owned(),
+            },
+            false,
+        ),
+        Ok(Some(Request::Put { session })) => {
             *held = Some(*session);
             (Response::Ok, false)
         }
-        Ok(Request::Lock) => {
+        Ok(Some(Request::Lock)) => {
             *held = None;
             (Response::Ok, true)
         }
-        Ok(Request::Status) => (
+        Ok(Some(Request::Status)) => (
             Response::Status {
                 username: held.as_ref().map(|s| s.username.clone()),
                 server: held.as_ref().map(|s| s.server.clone()),
             },
             false,
         ),
-        Ok(Request::Get) => match held.take() {
+        Ok(Some(Request::Get)) => match held.take() {
             None => (Response::Locked, false),
             Some(s) => match fresh(s).await {
                 Ok(s) => {
@@ -429,4 +542,66 @@ async fn fresh(mut s: AgentSession) -> Result<AgentSession, String> {
     s.refresh_token = t.refresh_token;
     s.access_expires_at = now() + i64::try_from(t.expires_in).unwrap_or(0);
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn one_directory_is_one_profile_and_one_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::create_dir(&a).unwrap();
+        let spelled = dir.path().join("b").join("..").join("a");
+        std::fs::create_dir(dir.path().join("b")).unwrap();
+        assert_eq!(profile_id(&a), profile_id(&spelled));
+        // Not created yet: resolved through its parent, and stable once it exists.
+        let later = dir.path().join("b").join("later");
+        let before = profile_id(&later);
+        std::fs::create_dir(&later).unwrap();
+        assert_eq!(before, profile_id(&later));
+        assert_ne!(profile_id(&a), profile_id(&later));
+    }
+
+    #[tokio::test]
+    async fn an_agent_refuses_another_profiles_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run").join("agent.sock");
+        let agent = tokio::spawn({
+            let path = path.clone();
+            async move { serve(&path, "/profile/a", Duration::from_secs(60)).await }
+        });
+        let mine = AgentClient::new(path.clone(), "/profile/a".into());
+        let other = AgentClient::new(path.clone(), "/profile/b".into());
+        for _ in 0..500 {
+            if mine.is_running().await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(matches!(
+            mine.call(Request::Status).await.unwrap(),
+            Response::Status { username: None, .. }
+        ));
+        // The other profile sees an agent there, but one that is not its own.
+        assert!(other.is_running().await);
+        assert!(matches!(
+            other.session().await,
+            Err(AgentError::OtherProfile { profile, .. }) if profile == "/profile/a"
+        ));
+        // It can neither end the session nor stop the agent.
+        assert!(matches!(
+            other.lock().await,
+            Err(AgentError::OtherProfile { .. })
+        ));
+        assert!(matches!(
+            mine.call(Request::Status).await.unwrap(),
+            Response::Status { .. }
+        ));
+        mine.lock().await.unwrap();
+        agent.await.unwrap().unwrap();
+        assert!(!path.exists());
+    }
 }

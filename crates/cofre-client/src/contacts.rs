@@ -4,7 +4,9 @@
 //! read what you send. To catch that, the client remembers each contact's key the first
 //! time it is used (trust on first use) in a local file, shows its fingerprint as a short
 //! string both people can compare over another channel, and refuses to use a key that
-//! differs from the pinned one until the user checks and re-verifies it.
+//! differs from the pinned one until the user checks and re-verifies it. A fingerprint
+//! obtained over another channel can also be typed in and compared
+//! ([`fingerprint_matches`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,35 @@ struct File {
 pub struct Contacts {
     path: PathBuf,
     file: File,
+}
+
+/// Letters in a fingerprint text once spaces are removed (section 9.9 of the format).
+const FINGERPRINT_CHARS: usize = 32;
+
+/// Whether `typed` is the fingerprint text of `key`. The text is accepted as people
+/// copy it: any white space or dashes between characters, any letter case (so
+/// `K3FQ-2M7A...` and `k3fq2m7a...` are both read); what remains must be exactly the 32
+/// base32 characters of a fingerprint text, else a usage error (a typo that drops a
+/// character is reported as such, not as a different key).
+pub fn fingerprint_matches(key: &PublicKey, typed: &str) -> Result<bool> {
+    let compact = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let given = compact(typed);
+    let well_formed = given.len() == FINGERPRINT_CHARS
+        && given
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+    if !well_formed {
+        return Err(ClientError::Usage(format!(
+            "{typed:?} is not a fingerprint: expected 32 letters and digits 2-7 \
+             (spaces ignored), as `cofre contacts show` prints them"
+        )));
+    }
+    Ok(given == compact(&fingerprint_text(key)))
 }
 
 fn now() -> i64 {
@@ -177,8 +208,43 @@ impl Contacts {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn a_typed_fingerprint_is_compared_whatever_its_spacing_and_case() {
+        let a = cofre_core::keys::PrivateKey::generate().unwrap();
+        let b = cofre_core::keys::PrivateKey::generate().unwrap();
+        let text = fingerprint_text(a.public_key());
+        assert!(fingerprint_matches(a.public_key(), &text).unwrap());
+        assert!(fingerprint_matches(a.public_key(), &text.to_uppercase()).unwrap());
+        assert!(fingerprint_matches(a.public_key(), &text.replace(' ', "")).unwrap());
+        assert!(
+            fingerprint_matches(a.public_key(), &format!("  {}\n", text.replace(' ', "-")))
+                .unwrap()
+        );
+        assert!(!fingerprint_matches(b.public_key(), &text).unwrap());
+        // One character changed: a well-formed text of another key.
+        let mut other = text.clone().into_bytes();
+        other[0] = if other[0] == b'a' { b'b' } else { b'a' };
+        let other = String::from_utf8(other).unwrap();
+        assert!(!fingerprint_matches(a.public_key(), &other).unwrap());
+        // Malformed: too short, too long, outside the alphabet.
+        for bad in [
+            &text[..text.len() - 1],
+            &format!("{text}a"),
+            &text.replacen(|c: char| c.is_ascii_lowercase(), "1", 1),
+            "",
+        ] {
+            assert!(
+                matches!(
+                    fingerprint_matches(a.public_key(), bad),
+                    Err(ClientError::Usage(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn pins_on_first_use_and_flags_a_changed_key() {

@@ -1,11 +1,14 @@
 //! `cofre admin ...`: account administration. Admins never see data or keys.
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 use cofre_client::Client;
 use cofre_client::api::SecretString;
 
 use crate::cli::{
-    AdminArgs, AdminAuditArgs, AdminBackupArgs, AdminCommand, AdminUserArgs, RequireMfaArgs,
+    AdminArgs, AdminAuditArgs, AdminBackupArgs, AdminCommand, AdminDeleteArgs, AdminUserArgs,
+    RequireMfaArgs,
 };
 use crate::session::State;
 
@@ -31,12 +34,7 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             })
             .await
         }
-        AdminCommand::Delete(a) => {
-            on_user(a, "deleted", |c, t, id| {
-                Box::pin(async move { c.admin_delete(&t, &id).await })
-            })
-            .await
-        }
+        AdminCommand::Delete(a) => delete(a).await,
         AdminCommand::ResetMfa(a) => {
             on_user(
                 a,
@@ -87,6 +85,17 @@ type Action = fn(
 >;
 
 async fn on_user(a: AdminUserArgs, done: &str, action: Action) -> anyhow::Result<()> {
+    on_confirmed_user(a, done, action, |_| Ok(())).await
+}
+
+/// Runs `action` on the account named in `a` once `confirm` (given its normalized
+/// name) accepts.
+async fn on_confirmed_user(
+    a: AdminUserArgs,
+    done: &str,
+    action: Action,
+    confirm: impl FnOnce(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
     let name = cofre_client::api::Username::parse(&a.username)?;
@@ -96,9 +105,48 @@ async fn on_user(a: AdminUserArgs, done: &str, action: Action) -> anyhow::Result
         .into_iter()
         .find(|u| u.username == name.as_str())
         .with_context(|| format!("no account named {name}"))?;
+    confirm(name.as_str())?;
     action(client, s.access_token.clone(), user.user_id).await?;
     println!("{name}: {done}.");
     Ok(())
+}
+
+/// `cofre admin delete`: the username typed again, or `--yes`.
+async fn delete(a: AdminDeleteArgs) -> anyhow::Result<()> {
+    let yes = a.yes;
+    // Refused before anything is asked of the server when nobody can confirm.
+    if !yes && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to delete {} without confirmation: standard input is not a terminal; \
+             run it again with --yes to delete the account and all of its data",
+            a.username
+        );
+    }
+    let target = AdminUserArgs {
+        username: a.username,
+        client: a.client,
+    };
+    on_confirmed_user(
+        target,
+        "deleted",
+        |c, t, id| Box::pin(async move { c.admin_delete(&t, &id).await }),
+        |name| {
+            if yes {
+                return Ok(());
+            }
+            let typed = crate::prompt::line(&format!(
+                "This deletes the account {name} and everything in it, for good.\n\
+                 Type the username again to confirm: "
+            ))?;
+            let same =
+                cofre_client::api::Username::parse(typed.trim()).is_ok_and(|t| t.as_str() == name);
+            if !same {
+                anyhow::bail!("that is not {name}: nothing was deleted");
+            }
+            Ok(())
+        },
+    )
+    .await
 }
 
 async fn invite(a: AdminArgs) -> anyhow::Result<()> {

@@ -1,10 +1,12 @@
 //! `cofre contacts list|show|verify`: the pinned public keys of the people you share
-//! with, and your own fingerprint to read out to them.
+//! with, and your own fingerprint to read out to them. `show` fails (exits non-zero)
+//! when the server reports another key than the pinned one; `verify --fingerprint`
+//! pins a key only if it has the fingerprint the contact gave out of band.
 
 use std::io::IsTerminal as _;
 
 use anyhow::bail;
-use cofre_client::contacts::{Contacts, KeyCheck};
+use cofre_client::contacts::{Contacts, KeyCheck, fingerprint_matches};
 use cofre_client::core::vault::fingerprint_text;
 
 use super::vault::open;
@@ -65,6 +67,12 @@ async fn show(a: ContactArgs) -> anyhow::Result<()> {
                     "WARNING: the server now reports another key:\n    {}",
                     fingerprint_text(&reported.public_key)
                 );
+                bail!(
+                    "{0}'s key CHANGED since you pinned it: {0} rotated their keys, or the \
+                     server is handing out another key. Nothing is shared with {0} until \
+                     you compare fingerprints with them and run `cofre contacts verify {0}`",
+                    reported.username
+                );
             }
         }
     }
@@ -87,7 +95,20 @@ async fn verify(a: ContactArgs) -> anyhow::Result<()> {
         "{}'s key, as the server reports it:\n    {fp}",
         reported.username
     );
-    if !a.yes {
+    if let Some(given) = &a.fingerprint {
+        if !fingerprint_matches(&reported.public_key, given)? {
+            bail!(
+                "FINGERPRINTS DIFFER: the key the server reports for {0} has the \
+                 fingerprint\n    {fp}\nnot the one you were given\n    {1}\n\
+                 Either the fingerprint was mistyped or read out wrong, or the server is \
+                 handing out a key that is not {0}'s. Nothing was pinned; do not share with \
+                 {0} until the fingerprints agree.",
+                reported.username,
+                given.trim()
+            );
+        }
+        println!("The fingerprint you were given matches.");
+    } else if !a.yes {
         if !std::io::stdin().is_terminal() {
             bail!("not a terminal: compare the fingerprint, then run again with --yes");
         }

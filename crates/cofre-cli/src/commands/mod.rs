@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod backup;
 pub mod contacts;
+pub mod docs;
 pub mod keys;
 pub mod mfa;
 pub mod migrate;
