@@ -14,9 +14,24 @@ use crate::cli::{ContactArgs, ContactsCommand};
 pub async fn run(cmd: ContactsCommand) -> anyhow::Result<()> {
     match cmd {
         ContactsCommand::List(c) => {
-            let v = open(&c).await?;
+            let v = open(&c.client).await?;
             let contacts = Contacts::load(&v.contacts_path)?;
             let all = contacts.all(&v.server);
+            if c.json {
+                let rows: Vec<serde_json::Value> = all
+                    .iter()
+                    .map(|(name, c)| {
+                        serde_json::json!({
+                            "username": name,
+                            "fingerprint": c.fingerprint,
+                            "verified": c.verified,
+                            "pinned_at": crate::times::rfc3339(c.pinned_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
             if all.is_empty() {
                 println!("No contacts yet: keys are pinned the first time you share with someone.");
             }
@@ -46,7 +61,7 @@ async fn show(a: ContactArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let contacts = Contacts::load(&v.contacts_path)?;
-    let reported = v.client.public_key(&v.token, user).await?;
+    let reported = super::sharing::public_key(&v, user).await?;
     match contacts.get(&v.server, &reported.username) {
         None => println!(
             "{}: not pinned yet. The server reports\n    {}",
@@ -77,7 +92,7 @@ async fn verify(a: ContactArgs) -> anyhow::Result<()> {
     };
     let v = open(&a.client).await?;
     let mut contacts = Contacts::load(&v.contacts_path)?;
-    let reported = v.client.public_key(&v.token, user).await?;
+    let reported = super::sharing::public_key(&v, user).await?;
     let fp = fingerprint_text(&reported.public_key);
     let before = contacts.check(&v.server, &reported.username, &reported.public_key);
     if let KeyCheck::Changed { pinned, .. } = &before {
