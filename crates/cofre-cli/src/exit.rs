@@ -140,7 +140,7 @@ impl std::error::Error for Problem {}
 
 impl Problem {
     /// A problem of `kind`, as an `anyhow` error.
-    pub fn new(kind: Failure, message: impl Into<String>) -> anyhow::Error {
+    pub fn of(kind: Failure, message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Self {
             kind,
             message: message.into(),
@@ -149,17 +149,17 @@ impl Problem {
 
     /// Not logged in, or the session ended.
     pub fn not_logged_in(message: impl Into<String>) -> anyhow::Error {
-        Self::new(Failure::NotLoggedIn, message)
+        Self::of(Failure::NotLoggedIn, message)
     }
 
     /// Nothing matches.
     pub fn not_found(message: impl Into<String>) -> anyhow::Error {
-        Self::new(Failure::NotFound, message)
+        Self::of(Failure::NotFound, message)
     }
 
     /// Refused input.
     pub fn usage(message: impl Into<String>) -> anyhow::Error {
-        Self::new(Failure::Usage, message)
+        Self::of(Failure::Usage, message)
     }
 }
 

@@ -195,7 +195,7 @@ impl State {
                 "your session ended: run `cofre login`",
             )),
             // The session is kept: the next command tries again.
-            Err(AgentError::Unreachable(why)) => Err(Problem::new(
+            Err(AgentError::Unreachable(why)) => Err(Problem::of(
                 Failure::Unavailable,
                 format!("cannot reach the server to renew the session ({why}): try again later"),
             )),

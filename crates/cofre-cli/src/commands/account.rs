@@ -127,7 +127,7 @@ async fn second_factor(
             "One-time code from your authenticator app (or a recovery code)",
         )
         .map_err(|_| {
-            Problem::new(
+            Problem::of(
                 Failure::AuthFailed,
                 "this account uses two-factor authentication: pass --totp CODE (or \
                  --recovery-code CODE)",
