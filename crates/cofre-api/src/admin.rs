@@ -57,12 +57,19 @@ pub struct AuditEvent {
     pub outcome: String,
     /// This row's hash (hex), chaining it to the previous one.
     pub hash: String,
+    /// The actor's username, when the actor is an existing account (servers before
+    /// this field leave it out).
+    #[serde(default)]
+    pub actor_name: Option<String>,
+    /// The subject's username, when the subject is the id of an existing account.
+    #[serde(default)]
+    pub subject_name: Option<String>,
 }
 
-/// `GET /api/v1/admin/audit?after=SEQ&limit=N`.
+/// `GET /api/v1/admin/audit?after=SEQ&limit=N&since=UNIX&order=asc|desc`.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {
-    /// Events in chain order.
+    /// Events in chain order, or newest first with `order=desc`.
     pub events: Vec<AuditEvent>,
 }
 

@@ -149,6 +149,11 @@ pub struct Policy {
     pub open_registration: bool,
     /// Whether every account must use MFA.
     pub mfa_required: bool,
+    /// Whether a registration without an invite would be refused now: registration is
+    /// by invitation and the server has its first account. Clients check it before
+    /// the expensive key derivation; servers before this field leave it out (`false`).
+    #[serde(default)]
+    pub invite_required: bool,
     /// The KDF parameters new accounts get.
     #[schema(value_type = crate::schema::KdfParamsSchema)]
     pub kdf: KdfParams,

@@ -9,6 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "cofre", version, about, long_about = None)]
 pub struct Cli {
+    /// On failure, also show the error's stable code and its causes.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -31,7 +34,7 @@ pub enum Command {
     /// End this session (`--all`: every session of the account).
     Logout(LogoutArgs),
     /// Show who is logged in.
-    Whoami(ClientArgs),
+    Whoami(JsonArgs),
     /// Change the password (re-wraps the user key; nothing is re-encrypted).
     Passwd(PasswdArgs),
     /// Set a new password with the recovery key shown at registration.
@@ -109,6 +112,9 @@ pub struct PutArgs {
     /// MIME type to record (default: guessed from the name).
     #[arg(long)]
     pub content_type: Option<String>,
+    /// Print the new item as JSON (`{"id","name","size"}`) for scripts.
+    #[arg(long)]
+    pub json: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -122,6 +128,18 @@ pub struct NoteArgs {
     /// A title (default: the first line, shortened).
     #[arg(long)]
     pub title: Option<String>,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A command that prints data, and nothing else to say (`whoami`, `contacts list`,
+/// `mfa status`).
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// JSON output for scripts.
+    #[arg(long)]
+    pub json: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -211,7 +229,7 @@ pub struct ShareArgs {
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
     /// Everyone whose key you pinned, with fingerprints.
-    List(ClientArgs),
+    List(JsonArgs),
     /// A contact's pinned fingerprint and whether the server still reports that key;
     /// without USER, your own fingerprint (to read out to others).
     Show(ContactArgs),
@@ -719,7 +737,7 @@ pub enum MfaCommand {
     /// Turn TOTP off (needs a current code).
     Disable(CodeArgs),
     /// Show whether TOTP is on and how many recovery codes are left.
-    Status(ClientArgs),
+    Status(JsonArgs),
     /// Replace the recovery codes (needs a current code).
     RecoveryCodes(CodeArgs),
 }
@@ -943,12 +961,19 @@ pub struct RequireMfaArgs {
 /// `cofre admin audit`.
 #[derive(Debug, Args)]
 pub struct AdminAuditArgs {
+    /// Only events at or after this time: RFC 3339 (`2026-01-31T08:00:00Z`), a date
+    /// (`2026-01-31`, UTC), or a duration back from now (`90m`, `36h`, `7d`).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<i64>,
     /// Show events after this sequence number.
     #[arg(long, default_value_t = 0)]
     pub after: i64,
-    /// At most this many.
+    /// At most this many (the newest ones).
     #[arg(long, default_value_t = 100)]
     pub limit: i64,
+    /// Oldest first (chain order) instead of newest first.
+    #[arg(long)]
+    pub oldest_first: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -979,6 +1004,22 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("not a duration: {s:?} (e.g. 6h)"))?;
     n.checked_mul(unit)
         .ok_or_else(|| format!("duration too large: {s:?}"))
+}
+
+/// Parses `--since`: an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight), or a
+/// duration back from now (see [`parse_duration`]). Returns Unix seconds.
+pub fn parse_since(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(secs) = parse_duration(s) {
+        let back = i64::try_from(secs).map_err(|_| format!("duration too large: {s:?}"))?;
+        return Ok(cofre_server::clock::now().saturating_sub(back));
+    }
+    if let Some(t) = crate::times::parse(s) {
+        return Ok(t);
+    }
+    Err(format!(
+        "not a time: {s:?} (e.g. 2026-01-31T08:00:00Z, 2026-01-31, or 7d for the last 7 days)"
+    ))
 }
 
 /// A secret from the command line or the environment (`<redacted>` in `Debug`).

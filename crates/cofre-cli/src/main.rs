@@ -1,20 +1,73 @@
 //! The `cofre` binary: parses the command line and hands over to a command.
 
 mod cli;
+mod code;
 mod commands;
 mod editor;
+mod exit;
 mod interrupt;
+mod plain_http;
 mod prompt;
 mod session;
 mod target;
+mod times;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::{Command, MfaCommand};
 
-fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
+fn main() {
+    exit::quiet_on_closed_stdout();
+    // Usage errors are clap's: printed by it, status 2.
+    let matches = without_empty_env(cli::Cli::command()).get_matches();
+    let style = exit::Style {
+        json: wants_json(&matches),
+        verbose: matches.get_flag("verbose"),
+    };
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Err(e) = run(cli) else {
+        return;
+    };
+    // A command stopped by SIGINT/SIGTERM has already removed its files; it exits
+    // with the conventional status (130, 143) rather than a generic failure.
+    if let Some(i) = e.downcast_ref::<interrupt::Interrupted>() {
+        eprintln!("{i}");
+        std::process::exit(i.exit_code());
+    }
+    // Printed here, not returned from `main`: no backtrace under RUST_BACKTRACE, and
+    // the exit status says what kind of failure it was.
+    std::process::exit(exit::report(&e, style));
+}
+
+/// An environment variable set to the empty string (`COFRE_SERVER=`) counts as unset,
+/// as if the setting were not given at all, in every subcommand.
+fn without_empty_env(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_args(|a| {
+        let empty = a
+            .get_env()
+            .is_some_and(|name| std::env::var_os(name).is_some_and(|v| v.is_empty()));
+        if empty {
+            a.env(None::<&'static str>)
+        } else {
+            a
+        }
+    });
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    subs.into_iter()
+        .fold(cmd, |c, name| c.mut_subcommand(name, without_empty_env))
+}
+
+/// Whether the command line asked for JSON (`--json` on the command, at any depth).
+fn wants_json(m: &clap::ArgMatches) -> bool {
+    matches!(m.try_get_one::<bool>("json"), Ok(Some(true)))
+        || m.subcommand().is_some_and(|(_, sub)| wants_json(sub))
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if let Command::Server(cmd) = cli.command {
         return commands::server::run(cmd);
     }
@@ -22,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let outcome = rt.block_on(async {
+    rt.block_on(async {
         match cli.command {
             Command::Server(_) => unreachable_server(),
             Command::Register(a) => commands::account::register(a).await,
@@ -65,18 +118,7 @@ fn main() -> anyhow::Result<()> {
             Command::Completions(a) => commands::docs::completions(&a),
             Command::Man(a) => commands::docs::man(&a),
         }
-    });
-    // A command stopped by SIGINT/SIGTERM has already removed its files; it exits
-    // with the conventional status (130, 143) rather than a generic failure.
-    if let Some(i) = outcome
-        .as_ref()
-        .err()
-        .and_then(|e| e.downcast_ref::<interrupt::Interrupted>())
-    {
-        eprintln!("{i}");
-        std::process::exit(i.exit_code());
-    }
-    outcome
+    })
 }
 
 /// `cofre server` returned above; this arm only keeps the match exhaustive.

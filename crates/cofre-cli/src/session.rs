@@ -15,6 +15,7 @@ use cofre_client::api::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ClientArgs;
+use crate::exit::{Failure, Problem};
 
 /// The default server URL.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -58,7 +59,11 @@ impl State {
     /// Opens the state directory (`--config-dir`, `$XDG_CONFIG_HOME/cofre`, or
     /// `~/.config/cofre`).
     pub fn open(args: &ClientArgs) -> anyhow::Result<Self> {
-        let dir = match &args.config_dir {
+        let dir = match args
+            .config_dir
+            .as_ref()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             Some(d) => d.clone(),
             None => match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
                 Some(x) => PathBuf::from(x).join("cofre"),
@@ -73,6 +78,7 @@ impl State {
         let socket = args
             .agent_socket
             .clone()
+            .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| cofre_client::agent::default_socket(&dir));
         let profile = cofre_client::agent::profile_id(&dir);
         Ok(Self {
@@ -82,17 +88,19 @@ impl State {
         })
     }
 
-    /// The server URL: the flag, then the remembered one, then the default.
+    /// The server URL: the flag, then the remembered one, then the default. An empty
+    /// value (`COFRE_SERVER=`) counts as unset.
     pub fn server(&self, args: &ClientArgs) -> String {
         args.server
             .clone()
+            .filter(|s| !s.trim().is_empty())
             .or_else(|| self.config.server.clone())
             .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
     }
 
     /// A client for `server`, trusting `--ca-cert` if given; and that CA's PEM text.
     pub fn client(args: &ClientArgs, server: &str) -> anyhow::Result<(Client, Option<String>)> {
-        let ca = match &args.ca_cert {
+        let ca = match args.ca_cert.as_ref().filter(|p| !p.as_os_str().is_empty()) {
             Some(p) => Some(
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
             ),
@@ -185,11 +193,23 @@ impl State {
     pub async fn session(&self) -> anyhow::Result<(Client, AgentSession)> {
         match self.agent.session().await {
             Ok(Some(s)) => Ok((s.client()?, s)),
-            Ok(None) => bail!("not logged in (or locked): run `cofre login`"),
-            Err(e @ AgentError::OtherProfile { .. }) => bail!(e),
+            Ok(None) => Err(Problem::not_logged_in(
+                "not logged in (or locked): run `cofre login`",
+            )),
+            Err(e @ AgentError::OtherProfile { .. }) => {
+                Err(Problem::of(Failure::Usage, e.to_string()))
+            }
+            Err(AgentError::SessionEnded) => Err(Problem::not_logged_in(
+                "your session ended: run `cofre login`",
+            )),
+            // The session is kept: the next command tries again.
+            Err(AgentError::Unreachable(why)) => Err(Problem::of(
+                Failure::Unavailable,
+                format!("cannot reach the server to renew the session ({why}): try again later"),
+            )),
             Err(e) => {
                 let _ = self.agent.lock().await;
-                bail!("{e}: run `cofre login`")
+                Err(Problem::not_logged_in(format!("{e}: run `cofre login`")))
             }
         }
     }

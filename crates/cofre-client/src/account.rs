@@ -49,7 +49,7 @@ impl Client {
         let keys = self.account_keys(access).await?;
         let master = derive_master(current, keys.salt, keys.kdf.clone()).await?;
         let unlocked = UnlockedKeys::unlock(&master, &keys)
-            .map_err(|_| ClientError::Usage("the current password is wrong".into()))?;
+            .map_err(|_| ClientError::WrongCredentials("the current password is wrong".into()))?;
         let new_copy = Password::new(new.expose_str());
         let material = tokio::task::spawn_blocking(move || {
             new_password_material(&unlocked, &new_copy, &policy)

@@ -104,6 +104,27 @@ impl Client {
         .await
     }
 
+    /// Audit events after `after` and at or after time `since` (Unix seconds), at most
+    /// `limit`, newest first when `newest_first`; each names the accounts involved.
+    pub async fn admin_audit_filtered(
+        &self,
+        access: &SecretString,
+        after: i64,
+        since: Option<i64>,
+        limit: i64,
+        newest_first: bool,
+    ) -> Result<AuditPage> {
+        let mut path = format!("/admin/audit?after={after}&limit={limit}");
+        if let Some(t) = since {
+            path.push_str(&format!("&since={t}"));
+        }
+        if newest_first {
+            path.push_str("&order=desc");
+        }
+        self.call::<(), _>(Method::GET, &path, Some(access), None)
+            .await
+    }
+
     /// The server's backup status: configuration, last run, archives.
     pub async fn admin_backups(&self, access: &SecretString) -> Result<BackupStatus> {
         self.call::<(), _>(Method::GET, "/admin/backups", Some(access), None)

@@ -180,12 +180,30 @@ pub enum Response {
     Error {
         /// Why.
         message: String,
+        /// What kind of failure (agents before this field leave it out: `other`).
+        #[serde(default)]
+        kind: FailureKind,
     },
     /// This agent serves another profile: the request was not carried out.
     OtherProfile {
         /// The profile the agent serves.
         profile: String,
     },
+}
+
+/// Why the agent could not hand out the session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Anything else.
+    #[default]
+    Other,
+    /// The server ended the session (revoked, expired, logged out elsewhere): the agent
+    /// forgot it.
+    SessionEnded,
+    /// The server could not be reached (or failed) to renew the access token: the agent
+    /// keeps the session for the next try.
+    Unreachable,
 }
 
 fn now() -> i64 {
@@ -269,6 +287,12 @@ pub enum AgentError {
         /// The profile that agent serves.
         profile: String,
     },
+    /// The session ended on the server; the agent forgot it.
+    #[error("your session ended: run `cofre login`")]
+    SessionEnded,
+    /// The server could not be reached to renew the session; the agent still holds it.
+    #[error("cannot reach the server to renew the session: {0}")]
+    Unreachable(String),
 }
 
 impl AgentClient {
@@ -336,7 +360,11 @@ impl AgentClient {
         match self.call(Request::Get).await {
             Ok(Response::Session { session }) => Ok(Some(*session)),
             Ok(Response::Locked) | Err(AgentError::NotRunning) => Ok(None),
-            Ok(Response::Error { message }) => Err(AgentError::Failed(message)),
+            Ok(Response::Error { message, kind }) => Err(match kind {
+                FailureKind::SessionEnded => AgentError::SessionEnded,
+                FailureKind::Unreachable => AgentError::Unreachable(message),
+                FailureKind::Other => AgentError::Failed(message),
+            }),
             Ok(other) => Err(AgentError::Failed(format!("unexpected answer {other:?}"))),
             Err(e) => Err(e),
         }
@@ -481,6 +509,7 @@ async fn handle(
         Err(e) => (
             Response::Error {
                 message: format!("bad request: {e}"),
+                kind: FailureKind::Other,
             },
             false,
         ),
@@ -517,8 +546,12 @@ async fn handle(
                         false,
                     )
                 }
-                // The session ended on the server: forget it.
-                Err(message) => (Response::Error { message }, false),
+                // The session ended on the server: it is forgotten. The server could
+                // not be reached: it is kept for the next request.
+                Err((kind, message, keep)) => {
+                    *held = keep;
+                    (Response::Error { message, kind }, false)
+                }
             },
         },
     };
@@ -528,16 +561,36 @@ async fn handle(
     Ok(stop)
 }
 
-/// Refreshes the access token if it is about to expire.
-async fn fresh(mut s: AgentSession) -> Result<AgentSession, String> {
+/// Refreshes the access token if it is about to expire. On failure: what kind, why,
+/// and the session back when it is still good (the server could not be reached).
+async fn fresh(
+    mut s: AgentSession,
+) -> Result<AgentSession, (FailureKind, String, Option<AgentSession>)> {
     if s.access_expires_at - REFRESH_MARGIN_SECS > now() {
         return Ok(s);
     }
-    let client = s.client().map_err(|e| e.to_string())?;
-    let t = client
-        .refresh(&s.refresh_token)
-        .await
-        .map_err(|e| format!("the session has ended ({e}); log in again"))?;
+    let client = match s.client() {
+        Ok(c) => c,
+        Err(e) => return Err((FailureKind::Other, e.to_string(), None)),
+    };
+    let t = match client.refresh(&s.refresh_token).await {
+        Ok(t) => t,
+        Err(e @ crate::ClientError::Http(_)) => {
+            return Err((FailureKind::Unreachable, e.to_string(), Some(s)));
+        }
+        Err(e @ crate::ClientError::Api { status, .. }) if status >= 500 => {
+            return Err((FailureKind::Unreachable, e.to_string(), Some(s)));
+        }
+        Err(e) => {
+            let kind = match e.code() {
+                Some(
+                    cofre_api::ErrorCode::InvalidRefreshToken | cofre_api::ErrorCode::Unauthorized,
+                ) => FailureKind::SessionEnded,
+                _ => FailureKind::Other,
+            };
+            return Err((kind, format!("the session has ended ({e})"), None));
+        }
+    };
     s.access_token = t.access_token;
     s.refresh_token = t.refresh_token;
     s.access_expires_at = now() + i64::try_from(t.expires_in).unwrap_or(0);

@@ -62,6 +62,13 @@ pub struct LoggedIn {
     pub device_token: Option<SecretString>,
 }
 
+/// A login with its key derived from the password, ready to be submitted
+/// ([`Client::submit_login`]). Holds the master key (zeroized when dropped).
+pub struct PreparedLogin {
+    username: String,
+    master: MasterKey,
+}
+
 /// Runs the password KDF off the async runtime (Argon2id takes a large fraction of a
 /// second by design).
 pub(crate) async fn derive_master(
@@ -170,7 +177,32 @@ impl Client {
             .await
     }
 
-    /// Creates an account: checks the password against the server's policy, creates every
+    /// The checks a registration can pass before anything expensive happens: the
+    /// username is valid, the server answers, and it accepts registrations (an invite
+    /// is given, or none is needed). Returns the policy the password must meet.
+    pub async fn registration_policy(
+        &self,
+        username: &str,
+        invite: Option<&str>,
+    ) -> Result<Policy> {
+        cofre_api::Username::parse(username)
+            .map_err(|e| ClientError::Usage(format!("{username:?}: {e}")))?;
+        let policy = self.policy().await?;
+        if policy.invite_required && invite.is_none() {
+            return Err(ClientError::Api {
+                status: 403,
+                code: ErrorCode::RegistrationClosed,
+                message: "this server registers by invitation only: ask an administrator for \
+                          an invite (`cofre admin invite`), then register with --invite TOKEN"
+                    .into(),
+                retry_after: None,
+            });
+        }
+        Ok(policy)
+    }
+
+    /// Creates an account: checks the username, the server's registration policy and
+    /// the password against the server's policy, creates every
     /// key on this machine, and sends only the auth keys, public key and ciphertext.
     pub async fn register(
         &self,
@@ -178,7 +210,7 @@ impl Client {
         password: &Password,
         invite: Option<&str>,
     ) -> Result<Registered> {
-        let policy = self.policy().await?;
+        let policy = self.registration_policy(username, invite).await?;
         crate::password::check(password, &policy, &[username])?;
         let password_copy = Password::new(password.expose_str());
         let kdf = policy.kdf.clone();
@@ -224,16 +256,43 @@ impl Client {
         second: SecondFactor,
         device_token: Option<&SecretString>,
     ) -> Result<LoggedIn> {
+        let prepared = self.prepare_login(username, password).await?;
+        self.submit_login(&prepared, second, device_token).await
+    }
+
+    /// The first half of a login: the KDF parameters for `username` and the key
+    /// derivation from the password (the expensive part). The result can be submitted
+    /// more than once ([`Client::submit_login`]): after `mfa_required`, or a wrong
+    /// one-time code, ask for the code again without deriving again.
+    pub async fn prepare_login(
+        &self,
+        username: &str,
+        password: &Password,
+    ) -> Result<PreparedLogin> {
         let pre = self.prelogin(username).await?;
         let master = derive_master(password, pre.salt, pre.kdf).await?;
+        Ok(PreparedLogin {
+            username: username.to_owned(),
+            master,
+        })
+    }
+
+    /// The second half of a login: sends the derived auth key with `second`, and
+    /// unlocks the account's keys. See [`Client::login_on_device`] for `device_token`.
+    pub async fn submit_login(
+        &self,
+        prepared: &PreparedLogin,
+        second: SecondFactor,
+        device_token: Option<&SecretString>,
+    ) -> Result<LoggedIn> {
         let (totp, mfa_recovery_code) = match second {
             SecondFactor::None => (None, None),
             SecondFactor::Totp(c) => (Some(SecretString::new(c)), None),
             SecondFactor::RecoveryCode(c) => (None, Some(SecretString::new(c))),
         };
         let req = LoginRequest {
-            username: username.to_owned(),
-            auth_key: master.auth_key()?.to_text().into(),
+            username: prepared.username.clone(),
+            auth_key: prepared.master.auth_key()?.to_text().into(),
             totp,
             mfa_recovery_code,
             device_token: device_token.cloned(),
@@ -241,7 +300,7 @@ impl Client {
         let resp: LoginResponse = self
             .call(Method::POST, "/auth/login", None, Some(&req))
             .await?;
-        let keys = UnlockedKeys::unlock(&master, &resp.keys)?;
+        let keys = UnlockedKeys::unlock(&prepared.master, &resp.keys)?;
         Ok(LoggedIn {
             tokens: resp.tokens,
             user: resp.user,

@@ -6,8 +6,9 @@ use cofre_api::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The server answered with an API error.
-    #[error("{message} ({code:?}, HTTP {status})")]
+    /// The server answered with an API error. It displays as the server's message only:
+    /// the stable [`ErrorCode`] is [`ClientError::code`], for programs.
+    #[error("{message}")]
     Api {
         /// HTTP status.
         status: u16,
@@ -43,6 +44,13 @@ pub enum ClientError {
     /// A local file could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Writing a download's plaintext to its destination failed (a full disk, a closed
+    /// pipe...): the I/O error is kept as is, for the caller to tell these apart.
+    #[error("writing the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// A password or key given by the user was checked on this machine and is wrong.
+    #[error("{0}")]
+    WrongCredentials(String),
 }
 
 impl ClientError {

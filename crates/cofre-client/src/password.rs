@@ -50,6 +50,7 @@ mod tests {
             password_min_score: 3,
             open_registration: true,
             mfa_required: false,
+            invite_required: false,
             kdf: cofre_core::keys::KdfParams::default(),
         }
     }

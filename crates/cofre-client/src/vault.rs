@@ -513,8 +513,7 @@ impl Client {
                 }
                 while let Some(bytes) = resp.chunk().await? {
                     let plain = dec.push(&bytes).map_err(|e| integrity(id, e))?;
-                    out.write_all(&plain)
-                        .map_err(|e| ClientError::Usage(format!("writing the output: {e}")))?;
+                    out.write_all(&plain).map_err(ClientError::Output)?;
                     written += plain.len() as u64;
                     progress(dec.position(), item.encoded_size);
                 }
@@ -534,8 +533,7 @@ impl Client {
         }
         dec.finish()
             .map_err(|_| integrity(id, "the body is truncated or extended"))?;
-        out.flush()
-            .map_err(|e| ClientError::Usage(format!("writing the output: {e}")))?;
+        out.flush().map_err(ClientError::Output)?;
         Ok(written)
     }
 

@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal as _;
 
-use anyhow::Context as _;
 use cofre_client::Client;
 use cofre_client::api::SecretString;
 
@@ -104,7 +103,11 @@ async fn on_confirmed_user(
         .await?
         .into_iter()
         .find(|u| u.username == name.as_str())
-        .with_context(|| format!("no account named {name}"))?;
+        .ok_or_else(|| {
+            crate::exit::Problem::not_found(format!(
+                "there is no account named {name} (see `cofre admin users`)"
+            ))
+        })?;
     confirm(name.as_str())?;
     action(client, s.access_token.clone(), user.user_id).await?;
     println!("{name}: {done}.");
@@ -116,11 +119,11 @@ async fn delete(a: AdminDeleteArgs) -> anyhow::Result<()> {
     let yes = a.yes;
     // Refused before anything is asked of the server when nobody can confirm.
     if !yes && !std::io::stdin().is_terminal() {
-        anyhow::bail!(
+        return Err(crate::exit::Problem::usage(format!(
             "refusing to delete {} without confirmation: standard input is not a terminal; \
              run it again with --yes to delete the account and all of its data",
             a.username
-        );
+        )));
     }
     let target = AdminUserArgs {
         username: a.username,
@@ -185,21 +188,47 @@ async fn audit(a: AdminAuditArgs) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
     let page = client
-        .admin_audit(&s.access_token, a.after, a.limit)
+        .admin_audit_filtered(&s.access_token, a.after, a.since, a.limit, !a.oldest_first)
         .await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&page.events)?);
+        let rows: Vec<serde_json::Value> = page
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "seq": e.seq,
+                    "at": crate::times::rfc3339(e.at),
+                    "event": e.event,
+                    "outcome": e.outcome,
+                    "actor": e.actor_name.as_ref().or(e.actor.as_ref()),
+                    "actor_id": e.actor,
+                    "subject": e.subject_name.as_ref().or(e.subject.as_ref()),
+                    "subject_id": e.subject_name.as_ref().and(e.subject.as_ref()),
+                    "address": e.address,
+                    "hash": e.hash,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    if page.events.is_empty() {
+        println!("No audit events match.");
+        return Ok(());
+    }
+    println!(
+        "{:>6}  {:<20}  {:<24}  {:<9}  {:<16}  {:<16}  FROM",
+        "SEQ", "TIME (UTC)", "EVENT", "OUTCOME", "ACTOR", "SUBJECT"
+    );
     for e in page.events {
         println!(
-            "{:>6} {} {:<24} {:<9} actor={} subject={} from={}",
+            "{:>6}  {:<20}  {:<24}  {:<9}  {:<16}  {:<16}  {}",
             e.seq,
-            e.at,
+            crate::times::rfc3339(e.at),
             e.event,
             e.outcome,
-            e.actor.as_deref().unwrap_or("-"),
-            e.subject.as_deref().unwrap_or("-"),
+            e.actor_name.or(e.actor).as_deref().unwrap_or("-"),
+            e.subject_name.or(e.subject).as_deref().unwrap_or("-"),
             e.address.as_deref().unwrap_or("-"),
         );
     }

@@ -16,9 +16,24 @@ use crate::cli::{ContactArgs, ContactsCommand};
 pub async fn run(cmd: ContactsCommand) -> anyhow::Result<()> {
     match cmd {
         ContactsCommand::List(c) => {
-            let v = open(&c).await?;
+            let v = open(&c.client).await?;
             let contacts = Contacts::load(&v.contacts_path)?;
             let all = contacts.all(&v.server);
+            if c.json {
+                let rows: Vec<serde_json::Value> = all
+                    .iter()
+                    .map(|(name, c)| {
+                        serde_json::json!({
+                            "username": name,
+                            "fingerprint": c.fingerprint,
+                            "verified": c.verified,
+                            "pinned_at": crate::times::rfc3339(c.pinned_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
             if all.is_empty() {
                 println!("No contacts yet: keys are pinned the first time you share with someone.");
             }
@@ -48,7 +63,7 @@ async fn show(a: ContactArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let contacts = Contacts::load(&v.contacts_path)?;
-    let reported = v.client.public_key(&v.token, user).await?;
+    let reported = super::sharing::public_key(&v, user).await?;
     match contacts.get(&v.server, &reported.username) {
         None => println!(
             "{}: not pinned yet. The server reports\n    {}",
@@ -67,12 +82,15 @@ async fn show(a: ContactArgs) -> anyhow::Result<()> {
                     "WARNING: the server now reports another key:\n    {}",
                     fingerprint_text(&reported.public_key)
                 );
-                bail!(
-                    "{0}'s key CHANGED since you pinned it: {0} rotated their keys, or the \
+                return Err(crate::exit::Problem::of(
+                    crate::exit::Failure::Integrity,
+                    format!(
+                        "{0}'s key CHANGED since you pinned it: {0} rotated their keys, or the \
                      server is handing out another key. Nothing is shared with {0} until \
                      you compare fingerprints with them and run `cofre contacts verify {0}`",
-                    reported.username
-                );
+                        reported.username
+                    ),
+                ));
             }
         }
     }
@@ -85,7 +103,7 @@ async fn verify(a: ContactArgs) -> anyhow::Result<()> {
     };
     let v = open(&a.client).await?;
     let mut contacts = Contacts::load(&v.contacts_path)?;
-    let reported = v.client.public_key(&v.token, user).await?;
+    let reported = super::sharing::public_key(&v, user).await?;
     let fp = fingerprint_text(&reported.public_key);
     let before = contacts.check(&v.server, &reported.username, &reported.public_key);
     if let KeyCheck::Changed { pinned, .. } = &before {
@@ -97,15 +115,18 @@ async fn verify(a: ContactArgs) -> anyhow::Result<()> {
     );
     if let Some(given) = &a.fingerprint {
         if !fingerprint_matches(&reported.public_key, given)? {
-            bail!(
-                "FINGERPRINTS DIFFER: the key the server reports for {0} has the \
+            return Err(crate::exit::Problem::of(
+                crate::exit::Failure::Integrity,
+                format!(
+                    "FINGERPRINTS DIFFER: the key the server reports for {0} has the \
                  fingerprint\n    {fp}\nnot the one you were given\n    {1}\n\
                  Either the fingerprint was mistyped or read out wrong, or the server is \
                  handing out a key that is not {0}'s. Nothing was pinned; do not share with \
                  {0} until the fingerprints agree.",
-                reported.username,
-                given.trim()
-            );
+                    reported.username,
+                    given.trim()
+                ),
+            ));
         }
         println!("The fingerprint you were given matches.");
     } else if !a.yes {

@@ -4,7 +4,7 @@ use std::io::IsTerminal as _;
 
 use cofre_client::api::mfa::RecoveryCodes;
 
-use crate::cli::{ClientArgs, CodeArgs, MfaEnableArgs};
+use crate::cli::{CodeArgs, JsonArgs, MfaEnableArgs};
 use crate::prompt;
 use crate::session::State;
 
@@ -44,7 +44,7 @@ pub async fn enable(a: MfaEnableArgs) -> anyhow::Result<()> {
         println!("Then confirm with: cofre mfa confirm --code CODE");
         return Ok(());
     }
-    let code = prompt::code(None, "Code shown by the app")?;
+    let code = crate::code::totp(&prompt::code(None, "Code shown by the app")?)?;
     let codes = client.mfa_confirm(&s.access_token, &code).await?;
     println!("Two-factor authentication is on. Your other sessions were logged out.");
     print_codes(&codes);
@@ -55,7 +55,7 @@ pub async fn enable(a: MfaEnableArgs) -> anyhow::Result<()> {
 pub async fn confirm(a: CodeArgs) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
-    let code = prompt::code(a.code.as_deref(), "Code shown by the app")?;
+    let code = crate::code::totp(&prompt::code(a.code.as_deref(), "Code shown by the app")?)?;
     let codes = client.mfa_confirm(&s.access_token, &code).await?;
     println!("Two-factor authentication is on. Your other sessions were logged out.");
     print_codes(&codes);
@@ -66,17 +66,21 @@ pub async fn confirm(a: CodeArgs) -> anyhow::Result<()> {
 pub async fn disable(a: CodeArgs) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
-    let code = prompt::code(a.code.as_deref(), "Current one-time code")?;
+    let code = crate::code::totp(&prompt::code(a.code.as_deref(), "Current one-time code")?)?;
     client.mfa_disable(&s.access_token, &code).await?;
     println!("Two-factor authentication is off. Your other sessions were logged out.");
     Ok(())
 }
 
 /// `cofre mfa status`.
-pub async fn status(a: ClientArgs) -> anyhow::Result<()> {
-    let state = State::open(&a)?;
+pub async fn status(a: JsonArgs) -> anyhow::Result<()> {
+    let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
     let st = client.mfa_status(&s.access_token).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
     if st.enabled {
         println!(
             "Two-factor authentication: on ({} recovery codes left)",
@@ -94,7 +98,7 @@ pub async fn status(a: ClientArgs) -> anyhow::Result<()> {
 pub async fn recovery_codes(a: CodeArgs) -> anyhow::Result<()> {
     let state = State::open(&a.client)?;
     let (client, s) = state.session().await?;
-    let code = prompt::code(a.code.as_deref(), "Current one-time code")?;
+    let code = crate::code::totp(&prompt::code(a.code.as_deref(), "Current one-time code")?)?;
     let codes = client.mfa_recovery_codes(&s.access_token, &code).await?;
     println!("The old recovery codes no longer work.");
     print_codes(&codes);

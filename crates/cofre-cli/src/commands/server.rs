@@ -1,8 +1,6 @@
 //! `cofre server`: starts the HTTP API and stops cleanly on SIGTERM or Ctrl-C; or runs
 //! a maintenance task on a data directory.
 
-use std::io::IsTerminal as _;
-
 use anyhow::{Context as _, bail};
 use cofre_client::core::keys::KdfParams;
 use cofre_server::ServerConfig;
@@ -249,7 +247,7 @@ fn init_logging(format: LogFormat) {
     // Colours only on a terminal: piped or collected logs stay plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(crate::exit::decorated_stderr())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -297,6 +295,7 @@ async fn create_admin(a: CreateAdminArgs) -> anyhow::Result<()> {
         password_min_score: config.password_min_score,
         open_registration: config.open_registration,
         mfa_required: false,
+        invite_required: false,
         kdf: config.kdf.clone(),
     };
     cofre_client::password::check(&password, &policy, &[&a.username])?;

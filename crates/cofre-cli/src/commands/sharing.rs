@@ -2,6 +2,7 @@
 //! pinned on first use and every share's signature checked against the pinned key.
 
 use anyhow::{Context as _, bail};
+use cofre_client::api::ErrorCode;
 use cofre_client::api::vault::UserPublicKey;
 use cofre_client::contacts::{Contacts, KeyCheck};
 use cofre_client::core::keys::PublicKey;
@@ -10,6 +11,18 @@ use cofre_client::vault::{NewItem, Source, VaultItem, verify_share};
 
 use super::vault::{Vault, open, print_items, resolve, store};
 use crate::cli::{LsArgs, SendArgs, ShareArgs};
+use crate::exit::Problem;
+
+/// The server's report of `user`'s public key; a user that does not exist is said so
+/// plainly.
+pub(crate) async fn public_key(v: &Vault, user: &str) -> anyhow::Result<UserPublicKey> {
+    match v.client.public_key(&v.token, user).await {
+        Err(e) if e.code() == Some(ErrorCode::NotFound) => Err(Problem::not_found(format!(
+            "there is no user named {user:?} on this server: check the spelling"
+        ))),
+        other => Ok(other?),
+    }
+}
 
 /// The server's key for `user`, checked against the pinned one: pinned on first use
 /// (with a note to compare fingerprints), refused loudly if it changed.
@@ -18,7 +31,7 @@ pub(crate) async fn checked_key(
     contacts: &mut Contacts,
     user: &str,
 ) -> anyhow::Result<UserPublicKey> {
-    let k = v.client.public_key(&v.token, user).await?;
+    let k = public_key(v, user).await?;
     match contacts.check(&v.server, &k.username, &k.public_key) {
         KeyCheck::Known { .. } => {}
         KeyCheck::FirstUse { fingerprint } => {

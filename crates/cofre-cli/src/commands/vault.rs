@@ -15,6 +15,7 @@ use cofre_client::vault::{NewItem, Source, VaultItem};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{GetArgs, ItemArgs, LsArgs, NoteArgs, PutArgs, RenameArgs};
+use crate::exit::Problem;
 use crate::session::State;
 use crate::target::{self, Target};
 
@@ -58,9 +59,10 @@ async fn everything(v: &Vault) -> anyhow::Result<(Vec<VaultItem>, Vec<String>)> 
     Ok((items, warnings))
 }
 
-/// A progress bar on a terminal; nothing when standard error is not one.
+/// A progress bar on a terminal; nothing when standard error is not one, or when
+/// `NO_COLOR` asks for plain output.
 pub(crate) fn progress_bar(what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !crate::exit::decorated_stderr() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
@@ -98,6 +100,30 @@ pub(crate) async fn store(
     source: Source,
     total: Option<u64>,
 ) -> anyhow::Result<VaultItem> {
+    let item = upload(v, new, source, total).await?;
+    print_stored(&item, false)?;
+    Ok(item)
+}
+
+/// Prints a stored item: `ID  SIZE  NAME`, or `{"id","name","size"}` as JSON.
+fn print_stored(item: &VaultItem, json: bool) -> anyhow::Result<()> {
+    let meta = &item.content()?.metadata;
+    if json {
+        let out = serde_json::json!({ "id": item.id, "name": meta.name, "size": meta.size });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}  {}  {}", item.id, human(meta.size), meta.name);
+    }
+    Ok(())
+}
+
+/// Uploads with a progress bar.
+async fn upload(
+    v: &Vault,
+    new: NewItem,
+    source: Source,
+    total: Option<u64>,
+) -> anyhow::Result<VaultItem> {
     let bar = progress_bar("uploading");
     if let Some(t) = total {
         bar.set_length(t);
@@ -112,10 +138,7 @@ pub(crate) async fn store(
         .upload(&v.token, &v.keys, new, source, &progress)
         .await;
     bar.finish_and_clear();
-    let item = item?;
-    let meta = &item.content()?.metadata;
-    println!("{}  {}  {}", item.id, human(meta.size), meta.name);
-    Ok(item)
+    Ok(item?)
 }
 
 /// `cofre put FILE|-`.
@@ -142,8 +165,8 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         content_type,
     };
     if stdin {
-        store(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await?;
-        return Ok(());
+        let item = upload(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await?;
+        return print_stored(&item, a.json);
     }
     let file =
         std::fs::File::open(&a.path).with_context(|| format!("opening {}", a.path.display()))?;
@@ -152,8 +175,8 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         bail!("{} is not a regular file", a.path.display());
     }
     let len = meta.len();
-    store(&v, new, Source::Sized(Box::new(file), len), None).await?;
-    Ok(())
+    let item = upload(&v, new, Source::Sized(Box::new(file), len), None).await?;
+    print_stored(&item, a.json)
 }
 
 /// `cofre note [TEXT]`.
@@ -213,7 +236,9 @@ pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result
     };
     match matches.as_slice() {
         [one] => Ok(one),
-        [] => bail!("no item is named {query:?} or has an id starting with it (see `cofre ls`)"),
+        [] => Err(Problem::not_found(format!(
+            "no item is named {query:?} or has an id starting with it (see `cofre ls`)"
+        ))),
         many => {
             let ids: Vec<&str> = many.iter().map(|i| i.id.as_str()).collect();
             bail!(
@@ -385,7 +410,7 @@ pub async fn get(a: GetArgs) -> anyhow::Result<()> {
     let item = resolve(&items, &a.item)?;
     let meta = &item.content()?.metadata;
     if a.output.as_deref().is_some_and(|p| p.as_os_str() == "-") {
-        let mut out = std::io::stdout();
+        let mut out = crate::exit::stdout();
         download(&v, item, &mut out).await?;
         return Ok(());
     }
@@ -416,7 +441,7 @@ pub async fn cat(a: ItemArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
     let (items, _) = everything(&v).await?;
     let item = resolve(&items, &a.item)?;
-    let mut out = std::io::stdout();
+    let mut out = crate::exit::stdout();
     download(&v, item, &mut out).await?;
     out.flush()?;
     Ok(())

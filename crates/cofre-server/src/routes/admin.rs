@@ -260,7 +260,7 @@ pub(crate) async fn policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Paging of the audit log.
+/// Paging and filtering of the audit log.
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
     /// Return rows after this sequence number.
@@ -269,6 +269,12 @@ pub struct AuditQuery {
     /// At most this many (1..=1000, default 100).
     #[serde(default)]
     pub limit: Option<i64>,
+    /// Only rows at or after this time (Unix seconds).
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// `asc` (chain order, the default) or `desc` (newest first).
+    #[serde(default)]
+    pub order: Option<String>,
 }
 
 #[utoipa::path(
@@ -276,7 +282,7 @@ pub struct AuditQuery {
     path = "/api/v1/admin/audit",
     tag = "admin",
     summary = "Audit events",
-    params(("after" = Option<i64>, Query, description = "Events after this sequence number"), ("limit" = Option<i64>, Query, description = "At most this many (1..=1000)")),
+    params(("after" = Option<i64>, Query, description = "Events after this sequence number"), ("limit" = Option<i64>, Query, description = "At most this many (1..=1000)"), ("since" = Option<i64>, Query, description = "Events at or after this time (Unix seconds)"), ("order" = Option<String>, Query, description = "`asc` (chain order, default) or `desc` (newest first)")),
     responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -287,19 +293,38 @@ pub(crate) async fn audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = app.store.audit_rows(q.after.max(0), limit).await?;
+    let newest_first = match q.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "order must be asc or desc, not {other:?}"
+            )));
+        }
+    };
+    let rows = app
+        .store
+        .audit_listing(
+            q.after.max(0),
+            q.since.unwrap_or(i64::MIN),
+            limit,
+            newest_first,
+        )
+        .await?;
     Ok(Json(AuditPage {
         events: rows
             .into_iter()
-            .map(|r| AuditEvent {
-                seq: r.seq,
-                at: r.at,
-                event: r.event,
-                actor: r.actor,
-                subject: r.subject,
-                address: r.address,
-                outcome: r.outcome,
-                hash: r.hash,
+            .map(|l| AuditEvent {
+                seq: l.row.seq,
+                at: l.row.at,
+                event: l.row.event,
+                actor: l.row.actor,
+                subject: l.row.subject,
+                address: l.row.address,
+                outcome: l.row.outcome,
+                hash: l.row.hash,
+                actor_name: l.actor_name,
+                subject_name: l.subject_name,
             })
             .collect(),
     }))

@@ -50,6 +50,8 @@ pub(crate) async fn policy(State(app): State<AppState>) -> Result<Json<Policy>, 
         password_min_score: c.password_min_score,
         open_registration: c.open_registration,
         mfa_required: app.store.mfa_required().await?,
+        // The first account never needs an invite (see `register`).
+        invite_required: !c.open_registration && app.store.count_users().await? > 0,
         kdf: c.kdf.clone(),
     }))
 }

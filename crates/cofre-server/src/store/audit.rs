@@ -92,4 +92,74 @@ impl Store {
         })
         .collect()
     }
+
+    /// Rows for people to read: after `after`, at or after time `since`, at most
+    /// `limit`, newest first when `newest_first`, each with the usernames its actor and
+    /// subject ids belong to (when the account still exists).
+    pub async fn audit_listing(
+        &self,
+        after: i64,
+        since: i64,
+        limit: i64,
+        newest_first: bool,
+    ) -> StoreResult<Vec<AuditListing>> {
+        macro_rules! listing {
+            ($order:literal) => {
+                concat!(
+                    "SELECT a.seq, a.at, a.event, a.actor, a.subject, a.address, a.outcome,
+                            a.prev_hash, a.hash, ua.username AS actor_name,
+                            us.username AS subject_name
+                     FROM audit_log a
+                     LEFT JOIN users ua ON ua.id = a.actor
+                     LEFT JOIN users us ON us.id = a.subject
+                     WHERE a.seq > $1 AND a.at >= $2
+                     ORDER BY a.seq ",
+                    $order,
+                    " LIMIT $3"
+                )
+            };
+        }
+        let sql = if newest_first {
+            listing!("DESC")
+        } else {
+            listing!("ASC")
+        };
+        sqlx::query(sql)
+            .bind(after)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AuditListing {
+                    row: AuditRow {
+                        seq: r.try_get("seq")?,
+                        at: r.try_get("at")?,
+                        event: r.try_get("event")?,
+                        actor: r.try_get("actor")?,
+                        subject: r.try_get("subject")?,
+                        address: r.try_get("address")?,
+                        outcome: r.try_get("outcome")?,
+                        prev_hash: r.try_get("prev_hash")?,
+                        hash: r.try_get("hash")?,
+                    },
+                    actor_name: r.try_get("actor_name")?,
+                    subject_name: r.try_get("subject_name")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An audit row with the usernames of its actor and subject, when they are user ids of
+/// existing accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditListing {
+    /// The row.
+    pub row: AuditRow,
+    /// The actor's username.
+    pub actor_name: Option<String>,
+    /// The subject's username.
+    pub subject_name: Option<String>,
 }

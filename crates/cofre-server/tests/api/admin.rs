@@ -116,8 +116,22 @@ async fn lock_unlock_force_logout_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_registration_needs_a_single_use_invite() {
     let s = start(|c| c.open_registration = false).await;
-    // The first account never needs one.
+    // The policy says whether an invite is needed now: not for the first account.
+    assert!(!s.client.policy().await.unwrap().invite_required);
     register(&s, "root").await;
+    assert!(s.client.policy().await.unwrap().invite_required);
+    // The client refuses before deriving anything; the server refuses by itself too.
+    let raw = serde_json::to_string(&registration_request(
+        "bob",
+        s.client.policy().await.unwrap().kdf,
+    ))
+    .unwrap();
+    let (status, _, body) = post_raw(&s, "/auth/register", None, &raw).await;
+    assert_eq!(
+        (status, code(&body)),
+        (403, "registration_closed"),
+        "{body}"
+    );
     let e = s
         .client
         .register("bob", &Password::new(PASSWORD), None)

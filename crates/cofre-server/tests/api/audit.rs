@@ -100,3 +100,85 @@ async fn events_are_chained_and_tampering_is_detected() {
     drop(dir);
     let _ = ErrorCode::Unknown;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_listing_names_accounts_newest_first_since_a_time() {
+    let s = start(|_| {}).await;
+    register(&s, "root").await;
+    let admin = login(&s, "root").await.tokens.access_token;
+    register(&s, "bob").await;
+    let bob = s.state.store.user_by_name("bob").await.unwrap().unwrap();
+    let root = s.state.store.user_by_name("root").await.unwrap().unwrap();
+    s.client.admin_lock(&admin, &bob.id).await.unwrap();
+
+    // Chain order stays the default; newest first and the time filter are asked for.
+    let asc = s.client.admin_audit(&admin, 0, 100).await.unwrap().events;
+    let seqs: Vec<i64> = asc.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let desc = s
+        .client
+        .admin_audit_filtered(&admin, 0, None, 100, true)
+        .await
+        .unwrap()
+        .events;
+    let back: Vec<i64> = desc.iter().map(|e| e.seq).collect();
+    let mut reversed = seqs.clone();
+    reversed.reverse();
+    assert_eq!(back, reversed);
+    let lock = &desc[0];
+    assert_eq!(lock.event, "admin.lock");
+    assert_eq!(lock.actor.as_deref(), Some(root.id.as_str()));
+    assert_eq!(lock.actor_name.as_deref(), Some("root"));
+    assert_eq!(lock.subject.as_deref(), Some(bob.id.as_str()));
+    assert_eq!(lock.subject_name.as_deref(), Some("bob"));
+
+    // The newest first, limited: only the lock.
+    let one = s
+        .client
+        .admin_audit_filtered(&admin, 0, None, 1, true)
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].event, "admin.lock");
+
+    // Since a time: everything since the first row's time, nothing from the future.
+    let first_at = asc[0].at;
+    let since = s
+        .client
+        .admin_audit_filtered(&admin, 0, Some(first_at), 100, false)
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(since.len(), asc.len());
+    let future = s
+        .client
+        .admin_audit_filtered(
+            &admin,
+            0,
+            Some(cofre_server::clock::now() + 3600),
+            100,
+            true,
+        )
+        .await
+        .unwrap()
+        .events;
+    assert!(future.is_empty(), "{future:?}");
+
+    // A deleted account's rows keep their ids, without a name.
+    s.client.admin_delete(&admin, &bob.id).await.unwrap();
+    let after = s
+        .client
+        .admin_audit_filtered(&admin, 0, None, 100, true)
+        .await
+        .unwrap()
+        .events;
+    let old_lock = after.iter().find(|e| e.event == "admin.lock").unwrap();
+    assert_eq!(old_lock.subject.as_deref(), Some(bob.id.as_str()));
+    assert_eq!(old_lock.subject_name, None);
+
+    // A bad order is a 400, not a silent default.
+    let (status, body) = get_raw(&s, "/admin/audit?order=sideways", admin.expose()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code(&body), "bad_request");
+}
