@@ -190,7 +190,11 @@ fn received_shares_survive_the_recipients_key_rotation_and_can_be_hidden() {
     let bytes: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &bytes).unwrap();
     alice.ok(&["put", file.to_str().unwrap()]);
-    assert!(alice.ok(&["shares", "plan.bin"]).contains("shared with nobody"));
+    assert!(
+        alice
+            .ok(&["shares", "plan.bin"])
+            .contains("shared with nobody")
+    );
     alice.ok(&["share", "plan.bin", "bob"]);
     assert_eq!(bob.ok(&["cat", "hello bob"]), "hello bob");
 
@@ -217,11 +221,7 @@ fn received_shares_survive_the_recipients_key_rotation_and_can_be_hidden() {
     for name in ["hello bob", "second note", "plan.bin"] {
         assert!(listing.contains(name), "{name} missing:\n{listing}");
     }
-    assert!(
-        !stderr_of(&out).contains("warning"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
     assert_eq!(bob.ok(&["cat", "hello bob"]), "hello bob");
     let got = bob.run(&["get", "plan.bin", "-o", "-"]);
     assert!(got.status.success(), "{}", stderr_of(&got));
@@ -276,8 +276,18 @@ fn received_shares_survive_the_recipients_key_rotation_and_can_be_hidden() {
         !listing.contains("second note") && listing.contains("plan.bin"),
         "{listing}"
     );
-    assert!(bob.fails(&["inbox", "hide", "second note"]).contains("not in your inbox"));
+    assert!(
+        bob.fails(&["inbox", "hide", "second note"])
+            .contains("not in your inbox")
+    );
     let mine = alice.ok(&["ls"]);
-    assert!(mine.contains("hello bob") && mine.contains("second note"), "{mine}");
-    assert!(alice.ok(&["shares", "hello bob"]).contains("shared with nobody"));
+    assert!(
+        mine.contains("hello bob") && mine.contains("second note"),
+        "{mine}"
+    );
+    assert!(
+        alice
+            .ok(&["shares", "hello bob"])
+            .contains("shared with nobody")
+    );
 }

@@ -127,13 +127,7 @@ fn resign_outgoing(
             &share.recipient,
             &w,
         )?;
-        cofre_core::vault::sign_share(
-            new.private_key(),
-            &share.item_id,
-            me,
-            &share.recipient,
-            &w,
-        )
+        cofre_core::vault::sign_share(new.private_key(), &share.item_id, me, &share.recipient, &w)
     });
     Some(
         done.map(|signature| Resigned {

@@ -437,11 +437,7 @@ mod tests {
                 .verify(o, old.public_key())
                 .is_err()
         );
-        assert!(
-            share(&w1, &sig, Some((&w0, &rw)))
-                .verify(n, n)
-                .is_err()
-        );
+        assert!(share(&w1, &sig, Some((&w0, &rw))).verify(n, n).is_err());
         // A substituted current key, original key or statement is caught.
         let w1b = wrap(&new);
         assert!(share(&w1b, &sig, Some((&w0, &rw))).verify(o, n).is_err());
@@ -451,7 +447,11 @@ mod tests {
         assert!(share(&w1, &sig, Some((&w0, &by_old))).verify(o, n).is_err());
         // A share statement is not a re-wrap statement (the contexts differ).
         let as_share = sign_share(&new, "i1", "alice", "bob", &w1).unwrap();
-        assert!(share(&w1, &sig, Some((&w0, &as_share))).verify(o, n).is_err());
+        assert!(
+            share(&w1, &sig, Some((&w0, &as_share)))
+                .verify(o, n)
+                .is_err()
+        );
         let half = ReceivedShare {
             rewrap_signature: None,
             ..share(&w1, &sig, Some((&w0, &rw)))

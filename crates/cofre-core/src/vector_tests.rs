@@ -1955,8 +1955,7 @@ fn read_vault_item(v: &Value, sk: &PrivateKey) {
 const SH_OWNER: &str = "alice";
 const SH_RECIPIENT: &str = "bob";
 const SH_OWNER_DESC: &str = "the owner's key (generated once and kept)";
-const SH_NEW_DESC: &str =
-    "the recipient's key after its rotation (generated once and kept); before it, the recipient's key is that of rsa_key.json";
+const SH_NEW_DESC: &str = "the recipient's key after its rotation (generated once and kept); before it, the recipient's key is that of rsa_key.json";
 
 /// A stored RSA key of share.json (`owner_key`, `recipient_new_key`), if usable.
 fn sh_stored_key(prev: Option<&Value>, member: &str) -> Option<PrivateKey> {
@@ -2028,11 +2027,36 @@ fn share_file(
     let mut wrapped_keys = serde_json::Map::new();
     let mut wk = std::collections::BTreeMap::new();
     for (name, desc, for_sk, k) in [
-        ("original", "the item key wrapped for the recipient's key before its rotation (rsa_key.json): what the owner signed", sk, &item),
-        ("current", "the item key re-wrapped by the recipient for its new key", new, &item),
-        ("original_again", "another wrap of the item key for the recipient's old key", sk, &item),
-        ("current_again", "another wrap of the item key for the recipient's new key", new, &item),
-        ("server_made", "another item key (of the server's making) wrapped for the recipient's new key", new, &other),
+        (
+            "original",
+            "the item key wrapped for the recipient's key before its rotation (rsa_key.json): what the owner signed",
+            sk,
+            &item,
+        ),
+        (
+            "current",
+            "the item key re-wrapped by the recipient for its new key",
+            new,
+            &item,
+        ),
+        (
+            "original_again",
+            "another wrap of the item key for the recipient's old key",
+            sk,
+            &item,
+        ),
+        (
+            "current_again",
+            "another wrap of the item key for the recipient's new key",
+            new,
+            &item,
+        ),
+        (
+            "server_made",
+            "another item key (of the server's making) wrapped for the recipient's new key",
+            new,
+            &other,
+        ),
     ] {
         let unwraps = |b: &Vec<u8>| {
             WrappedKey::from_bytes(b)
@@ -2099,27 +2123,73 @@ fn share_file(
     );
     let carol_msg =
         crate::vault::share_rewrap_message(&id, SH_OWNER, "carol", w("original"), w("current"));
-    let current_share_msg =
-        crate::vault::share_message(&id, SH_OWNER, SH_RECIPIENT, w("current"));
+    let current_share_msg = crate::vault::share_message(&id, SH_OWNER, SH_RECIPIENT, w("current"));
     for (name, desc, by, ctx, msg) in [
-        ("owner", "the owner's share signature over the original wrapped key (9.9)", owner, share_ctx, &share_msg),
-        ("rewrap", "the recipient's re-wrap signature, by its new key, over the original and the current wrapped key (9.10)", new, rewrap_ctx, &rewrap_msg),
-        ("rewrap_by_old_key", "the same statement signed by the recipient's old key", sk, rewrap_ctx, &rewrap_msg),
-        ("rewrap_swapped", "a re-wrap signature by the new key with the original and current wrapped keys in the other order", new, rewrap_ctx, &swapped_msg),
-        ("rewrap_for_carol", "a re-wrap signature by the new key naming another recipient (carol)", new, rewrap_ctx, &carol_msg),
-        ("share_by_new_key", "a share signature (context cofre/v1/share) by the recipient's new key over the current wrapped key", new, share_ctx, &current_share_msg),
+        (
+            "owner",
+            "the owner's share signature over the original wrapped key (9.9)",
+            owner,
+            share_ctx,
+            &share_msg,
+        ),
+        (
+            "rewrap",
+            "the recipient's re-wrap signature, by its new key, over the original and the current wrapped key (9.10)",
+            new,
+            rewrap_ctx,
+            &rewrap_msg,
+        ),
+        (
+            "rewrap_by_old_key",
+            "the same statement signed by the recipient's old key",
+            sk,
+            rewrap_ctx,
+            &rewrap_msg,
+        ),
+        (
+            "rewrap_swapped",
+            "a re-wrap signature by the new key with the original and current wrapped keys in the other order",
+            new,
+            rewrap_ctx,
+            &swapped_msg,
+        ),
+        (
+            "rewrap_for_carol",
+            "a re-wrap signature by the new key naming another recipient (carol)",
+            new,
+            rewrap_ctx,
+            &carol_msg,
+        ),
+        (
+            "share_by_new_key",
+            "a share signature (context cofre/v1/share) by the recipient's new key over the current wrapped key",
+            new,
+            share_ctx,
+            &current_share_msg,
+        ),
     ] {
         let pk = by.public_key();
-        let verifies = |b: &Vec<u8>| {
-            Signature::from_bytes(b).is_ok_and(|g| g.verify(pk, ctx, msg).is_ok())
-        };
+        let verifies =
+            |b: &Vec<u8>| Signature::from_bytes(b).is_ok_and(|g| g.verify(pk, ctx, msg).is_ok());
         let b = prev
             .and_then(|p| p["signatures"][name]["encoding"].as_str())
             .and_then(|t| data_encoding::HEXLOWER.decode(t.as_bytes()).ok())
             .filter(verifies)
-            .unwrap_or_else(|| Signature::sign(by, ctx, msg).expect("sign").as_bytes().to_vec());
+            .unwrap_or_else(|| {
+                Signature::sign(by, ctx, msg)
+                    .expect("sign")
+                    .as_bytes()
+                    .to_vec()
+            });
         assert!(verifies(&b));
-        let signed = [&[0x03, 0x01, 0x01][..], &pk.key_id(), &u32be(ctx.len()), ctx, msg].concat();
+        let signed = [
+            &[0x03, 0x01, 0x01][..],
+            &pk.key_id(),
+            &u32be(ctx.len()),
+            ctx,
+            msg,
+        ]
+        .concat();
         assert!(pk.pss_verify(&signed, &b[19..]).is_ok());
         signatures.insert(
             name.into(),
@@ -2131,7 +2201,12 @@ fn share_file(
         );
     }
 
-    let case = |desc: &str, wrapped: &str, signed: Option<&str>, rewrap: Option<&str>, owner_key: &str, recipient_key: &str| {
+    let case = |desc: &str,
+                wrapped: &str,
+                signed: Option<&str>,
+                rewrap: Option<&str>,
+                owner_key: &str,
+                recipient_key: &str| {
         json!({
             "description": desc, "owner": SH_OWNER, "recipient": SH_RECIPIENT,
             "wrapped_key": wrapped, "signature": "owner",
@@ -2140,29 +2215,180 @@ fn share_file(
         })
     };
     let accepted = vec![
-        case("before the recipient's rotation: the owner's signature covers the wrapped key", "original", None, None, "owner", "recipient_old"),
-        case("after it: the owner's signature covers the signed wrapped key, the recipient's re-wrap signature binds it to the current one", "current", Some("original"), Some("rewrap"), "owner", "recipient_new"),
+        case(
+            "before the recipient's rotation: the owner's signature covers the wrapped key",
+            "original",
+            None,
+            None,
+            "owner",
+            "recipient_old",
+        ),
+        case(
+            "after it: the owner's signature covers the signed wrapped key, the recipient's re-wrap signature binds it to the current one",
+            "current",
+            Some("original"),
+            Some("rewrap"),
+            "owner",
+            "recipient_new",
+        ),
     ];
     let bad = |c: Value, error: &str| {
         let desc = c["description"].as_str().expect("description").to_owned();
         reject(&desc, error, c)
     };
     let mut negative = vec![
-        bad(case("the current wrapped key replaced by one the server made (another item key)", "server_made", Some("original"), Some("rewrap"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the current wrapped key replaced by another wrap of the same item key", "current_again", Some("original"), Some("rewrap"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the signed wrapped key replaced by another wrap of the same item key", "current", Some("original_again"), Some("rewrap"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the signed wrapped key replaced by the current one", "current", Some("current"), Some("rewrap"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("no re-wrap record: the owner's signature does not cover the current wrapped key", "current", None, None, "owner", "recipient_new"), "bad_signature"),
-        bad(case("a signed wrapped key without a re-wrap signature", "current", Some("original"), None, "owner", "recipient_new"), "bad_signature"),
-        bad(case("a re-wrap signature without a signed wrapped key", "current", None, Some("rewrap"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the re-wrap signature made by the recipient's old key", "current", Some("original"), Some("rewrap_by_old_key"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the re-wrap signature checked with the recipient's old key", "current", Some("original"), Some("rewrap"), "owner", "recipient_old"), "bad_signature"),
-        bad(case("the re-wrap signature over the two wrapped keys in the other order", "current", Some("original"), Some("rewrap_swapped"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("the re-wrap signature naming another recipient", "current", Some("original"), Some("rewrap_for_carol"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("a share signature (the other context) by the new key in place of the re-wrap signature", "current", Some("original"), Some("share_by_new_key"), "owner", "recipient_new"), "bad_signature"),
-        bad(case("checked with another owner key (the recipient's new key)", "current", Some("original"), Some("rewrap"), "recipient_new", "recipient_new"), "bad_signature"),
+        bad(
+            case(
+                "the current wrapped key replaced by one the server made (another item key)",
+                "server_made",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the current wrapped key replaced by another wrap of the same item key",
+                "current_again",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the signed wrapped key replaced by another wrap of the same item key",
+                "current",
+                Some("original_again"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the signed wrapped key replaced by the current one",
+                "current",
+                Some("current"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "no re-wrap record: the owner's signature does not cover the current wrapped key",
+                "current",
+                None,
+                None,
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a signed wrapped key without a re-wrap signature",
+                "current",
+                Some("original"),
+                None,
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a re-wrap signature without a signed wrapped key",
+                "current",
+                None,
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature made by the recipient's old key",
+                "current",
+                Some("original"),
+                Some("rewrap_by_old_key"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature checked with the recipient's old key",
+                "current",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_old",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature over the two wrapped keys in the other order",
+                "current",
+                Some("original"),
+                Some("rewrap_swapped"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature naming another recipient",
+                "current",
+                Some("original"),
+                Some("rewrap_for_carol"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a share signature (the other context) by the new key in place of the re-wrap signature",
+                "current",
+                Some("original"),
+                Some("share_by_new_key"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "checked with another owner key (the recipient's new key)",
+                "current",
+                Some("original"),
+                Some("rewrap"),
+                "recipient_new",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
     ];
-    let mut for_carol = case("the whole share read by another recipient (carol)", "current", Some("original"), Some("rewrap"), "owner", "recipient_new");
+    let mut for_carol = case(
+        "the whole share read by another recipient (carol)",
+        "current",
+        Some("original"),
+        Some("rewrap"),
+        "owner",
+        "recipient_new",
+    );
     for_carol["recipient"] = "carol".into();
     negative.push(bad(for_carol, "bad_signature"));
 
@@ -2181,7 +2407,11 @@ fn share_file(
         "negative": negative,
     });
     // What the file says, the code reads.
-    let keys = [("owner", owner_pk), ("recipient_old", old_pk), ("recipient_new", new_pk)];
+    let keys = [
+        ("owner", owner_pk),
+        ("recipient_old", old_pk),
+        ("recipient_new", new_pk),
+    ];
     for c in v["accepted"].as_array().expect("accepted") {
         sh_verify(&v, c, &keys).unwrap_or_else(|e| panic!("{}: {e}", c["description"]));
     }
@@ -2192,17 +2422,25 @@ fn share_file(
 }
 
 fn read_share(v: &Value, sk: &PrivateKey) {
-    let owner = PrivateKey::from_pkcs8(&unhex(&v["owner_key"]["private_key_pkcs8"])).expect("pkcs8");
-    let new =
-        PrivateKey::from_pkcs8(&unhex(&v["recipient_new_key"]["private_key_pkcs8"])).expect("pkcs8");
+    let owner =
+        PrivateKey::from_pkcs8(&unhex(&v["owner_key"]["private_key_pkcs8"])).expect("pkcs8");
+    let new = PrivateKey::from_pkcs8(&unhex(&v["recipient_new_key"]["private_key_pkcs8"]))
+        .expect("pkcs8");
     for (k, member) in [(&owner, "owner_key"), (&new, "recipient_new_key")] {
-        assert_eq!(k.public_key().to_spki(), unhex(&v[member]["public_key_spki"]).as_slice());
-        assert_eq!(k.public_key().key_id().as_slice(), unhex(&v[member]["key_id"]));
+        assert_eq!(
+            k.public_key().to_spki(),
+            unhex(&v[member]["public_key_spki"]).as_slice()
+        );
+        assert_eq!(
+            k.public_key().key_id().as_slice(),
+            unhex(&v[member]["key_id"])
+        );
     }
     let id = s(&v["item_id"]);
     let item_key = unhex(&v["item_key"]);
     for (name, by) in [("original", sk), ("current", &new)] {
-        let w = WrappedKey::from_bytes(&unhex(&v["wrapped_keys"][name]["encoding"])).expect("wrapped");
+        let w =
+            WrappedKey::from_bytes(&unhex(&v["wrapped_keys"][name]["encoding"])).expect("wrapped");
         let k = ItemKey::unwrap(&w, by, id).expect("stored wrapped key unwraps");
         assert_eq!(k.key().expose().as_slice(), item_key.as_slice());
     }

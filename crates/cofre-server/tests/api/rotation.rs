@@ -6,8 +6,8 @@
 
 use cofre_api::ErrorCode;
 use cofre_api::rotation::{PendingKeyPair, RewrapBatch, Rewrapped};
-use cofre_client::client::LoggedIn;
 use cofre_client::ClientError;
+use cofre_client::client::LoggedIn;
 use cofre_client::vault::{NewItem, Source, verify_share};
 use cofre_core::format::{Signature, WrappedKey};
 use cofre_core::keys::ItemKey;
@@ -275,7 +275,12 @@ async fn sql(s: &TestServer, q: &str) {
 }
 
 /// One column of bob's share of `id`, as `GET /shared` serves it.
-async fn shared_field(s: &TestServer, token: &cofre_api::SecretString, id: &str, f: &str) -> String {
+async fn shared_field(
+    s: &TestServer,
+    token: &cofre_api::SecretString,
+    id: &str,
+    f: &str,
+) -> String {
     let (_, page) = get_raw(s, "/shared", token.expose()).await;
     page["items"]
         .as_array()
@@ -370,16 +375,44 @@ async fn received_shares_survive_the_recipients_rotations_and_tampering_is_caugh
     let current = shared_field(&s, tb, &ids[0], "wrapped_key").await;
     let statement = shared_field(&s, tb, &ids[0], "rewrap_signature").await;
     for (what, set) in [
-        ("a wrapped key of the server's", format!("wrapped_key = '{own_make}'")),
-        ("another share's wrapped key", format!("wrapped_key = '{w1}'")),
-        ("another share's re-wrap signature", format!("rewrap_signature = '{rw1}'")),
-        ("another share's signed key", format!("signed_wrapped_key = '{sw1}'")),
-        ("another wrap of the same key as the signed one", format!("signed_wrapped_key = '{fresh_original}'")),
-        ("the current key claimed as the signed one", format!("signed_wrapped_key = '{current}'")),
-        ("no re-wrap record", "signed_wrapped_key = NULL, rewrap_signature = NULL".to_owned()),
-        ("half a re-wrap record", "rewrap_signature = NULL".to_owned()),
+        (
+            "a wrapped key of the server's",
+            format!("wrapped_key = '{own_make}'"),
+        ),
+        (
+            "another share's wrapped key",
+            format!("wrapped_key = '{w1}'"),
+        ),
+        (
+            "another share's re-wrap signature",
+            format!("rewrap_signature = '{rw1}'"),
+        ),
+        (
+            "another share's signed key",
+            format!("signed_wrapped_key = '{sw1}'"),
+        ),
+        (
+            "another wrap of the same key as the signed one",
+            format!("signed_wrapped_key = '{fresh_original}'"),
+        ),
+        (
+            "the current key claimed as the signed one",
+            format!("signed_wrapped_key = '{current}'"),
+        ),
+        (
+            "no re-wrap record",
+            "signed_wrapped_key = NULL, rewrap_signature = NULL".to_owned(),
+        ),
+        (
+            "half a re-wrap record",
+            "rewrap_signature = NULL".to_owned(),
+        ),
     ] {
-        sql(&s, &format!("UPDATE item_shares SET {set} WHERE item_id = '{}'", ids[0])).await;
+        sql(
+            &s,
+            &format!("UPDATE item_shares SET {set} WHERE item_id = '{}'", ids[0]),
+        )
+        .await;
         let inbox = s.client.shared_with_me(tb, &r1.keys).await.unwrap();
         let item = inbox.iter().find(|x| x.id == ids[0]).unwrap();
         let err = verify_share(item, "bob", &r1.keys, &alice_pub).unwrap_err();
