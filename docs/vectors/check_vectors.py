@@ -2,7 +2,7 @@
 """An independent reader of cofre's formats, written from docs/FORMAT.md alone.
 
 It implements the readers of docs/FORMAT.md (sealed box, wrapped key, signature, stream
-with the look-ahead reader, key hierarchy, vault item metadata, text form, backup
+with the look-ahead reader, key hierarchy, vault item metadata, shares, text form, backup
 archive and backup key file) with Python's `cryptography` package, and checks every
 vector in this folder: positive
 vectors must decode to the stored values (and the deterministic ones must re-encode
@@ -1255,6 +1255,101 @@ def check_vault_item(ck, rsa_key):
         ck.reject(n, lambda n=n, ctx=ctx: unwrap(sk, ctx, h(n["encoding"])))
 
 
+# ------------------------------------------------------------------------------------
+# Sections 9.9 and 9.10: shares, and shares across the recipient's key rotation
+# ------------------------------------------------------------------------------------
+
+CTX_SHARE = b"cofre/v1/share"
+CTX_SHARE_REWRAP = b"cofre/v1/share-rewrap"
+
+
+def length_prefixed(*fields):
+    return b"".join(u32be(len(f)) + f for f in fields)
+
+
+def share_message(item_id, owner, recipient, wrapped):
+    return length_prefixed(item_id.encode("ascii"), owner.encode("utf-8"), recipient.encode("utf-8"), wrapped)
+
+
+def rewrap_message(item_id, owner, recipient, original, current):
+    return length_prefixed(
+        item_id.encode("ascii"), owner.encode("utf-8"), recipient.encode("utf-8"), original, current
+    )
+
+
+def verify_received_share(owner_key, recipient_key, item_id, owner, recipient, wrapped, signature,
+                          signed_wrapped, rewrap_signature):
+    """Section 9.10: accept directly, or through the recipient's re-wrap statement.
+
+    `owner_key` and `recipient_key` are (public key, SPKI) pairs."""
+    if (signed_wrapped is None) != (rewrap_signature is None):
+        raise Reject("bad_signature", "half a re-wrap record")
+    try:
+        verify(*owner_key, CTX_SHARE, share_message(item_id, owner, recipient, wrapped), signature)
+        return
+    except Reject:
+        if signed_wrapped is None:
+            raise
+    verify(*owner_key, CTX_SHARE, share_message(item_id, owner, recipient, signed_wrapped), signature)
+    verify(*recipient_key, CTX_SHARE_REWRAP,
+           rewrap_message(item_id, owner, recipient, signed_wrapped, wrapped), rewrap_signature)
+
+
+def check_share(ck, rsa_key):
+    v = load("share.json")
+    item_id = v["item_id"]
+    keys = {"recipient_old": (rsa_key["pub"], rsa_key["spki"])}
+    private = {"recipient_old": rsa_key["sk"]}
+
+    def stored_keys():
+        for member, name in (("owner_key", "owner"), ("recipient_new_key", "recipient_new")):
+            k = v[member]
+            sk = load_private_key(h(k["private_key_pkcs8"]))
+            spki = h(k["public_key_spki"])
+            assert spki_of(sk) == spki and key_id(spki) == h(k["key_id"])
+            assert fingerprint(spki) == h(k["fingerprint"])
+            keys[name] = (load_public_key(spki), spki)
+            private[name] = sk
+
+    ck.run("share: keys", stored_keys)
+    if len(keys) != 3:
+        return
+    wrapped = {n: h(w["encoding"]) for n, w in v["wrapped_keys"].items()}
+    sigs = {n: h(g["encoding"]) for n, g in v["signatures"].items()}
+
+    def tables():
+        assert v["contexts"]["share"]["ascii"].encode("ascii") == CTX_SHARE
+        assert v["contexts"]["share_rewrap"]["ascii"].encode("ascii") == CTX_SHARE_REWRAP
+        ctx = CTX_ITEM_KEY_PREFIX + item_id.encode("ascii")
+        assert unwrap(private["recipient_old"], ctx, wrapped["original"]) == h(v["item_key"])
+        assert unwrap(private["recipient_new"], ctx, wrapped["current"]) == h(v["item_key"])
+        assert unwrap(private["recipient_new"], ctx, wrapped["server_made"]) != h(v["item_key"])
+        assert h(v["signatures"]["owner"]["message"]) == share_message(
+            item_id, "alice", "bob", wrapped["original"])
+        assert h(v["signatures"]["rewrap"]["message"]) == rewrap_message(
+            item_id, "alice", "bob", wrapped["original"], wrapped["current"])
+        for name, g in v["signatures"].items():
+            by = next(k for k in keys.values() if key_id(k[1]) == h(g["key_id"]))
+            ctx, msg = h(g["context"]["hex"]), h(g["message"])
+            assert signed_message(key_id(by[1]), ctx, msg) == h(g["signed_message"]), name
+            verify(*by, ctx, msg, sigs[name])
+
+    ck.run("share: wrapped keys, messages and signatures", tables)
+
+    def read(c):
+        opt = lambda table, name: None if name is None else table[name]  # noqa: E731
+        verify_received_share(
+            keys[c["owner_key"]], keys[c["recipient_key"]], item_id, c["owner"], c["recipient"],
+            wrapped[c["wrapped_key"]], sigs[c["signature"]],
+            opt(wrapped, c["signed_wrapped_key"]), opt(sigs, c["rewrap_signature"]),
+        )
+
+    for c in v["accepted"]:
+        ck.run("share: " + c["description"], read, c)
+    for n in v["negative"]:
+        ck.reject(n, read, n)
+
+
 def check_backup(ck, rsa_key):
     v = load("backup.json")
     sk, spki, pub = rsa_key["sk"], rsa_key["spki"], rsa_key["pub"]
@@ -1417,6 +1512,7 @@ def main():
         check_signatures(ck, rsa_key)
         check_key_hierarchy(ck, rsa_key)
         check_vault_item(ck, rsa_key)
+        check_share(ck, rsa_key)
         check_backup(ck, rsa_key)
     argon = "cryptography" if _CryptographyArgon2id is not None else "argon2-cffi"
     zstd = "zstandard" if _zstandard is not None else "none: decompression skipped"

@@ -38,7 +38,9 @@ pub struct OutgoingShare {
     pub item_id: String,
     /// The recipient's username.
     pub recipient: String,
-    /// The item key wrapped for the recipient (text form, as stored).
+    /// The item key wrapped for the recipient that the caller's signature covers (text
+    /// form, as stored): the original one, even after the recipient re-wrapped it for
+    /// a new key of theirs (FORMAT.md 9.10).
     pub wrapped_key: String,
     /// The caller's signature over the share (text form, as stored).
     pub signature: String,
@@ -64,6 +66,24 @@ pub struct Rewrapped {
     pub wrapped_key: WrappedKey,
 }
 
+/// The item key of a share the caller received, re-wrapped for the new public key,
+/// with the caller's statement of the re-wrap (FORMAT.md 9.10).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewrappedShare {
+    /// The item.
+    pub item_id: String,
+    /// The item key wrapped for the pending public key.
+    #[schema(value_type = String)]
+    pub wrapped_key: WrappedKey,
+    /// Made with the pending private key (context `cofre/v1/share-rewrap`) over the
+    /// item id, owner, recipient, the wrapped key the owner signed (the share's
+    /// `signed_wrapped_key`, or its current `wrapped_key` when that is not set yet) and
+    /// this `wrapped_key`.
+    #[schema(value_type = String)]
+    pub rewrap_signature: Signature,
+}
+
 /// A share re-signed with the new private key.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -86,7 +106,7 @@ pub struct RewrapBatch {
     pub items: Vec<Rewrapped>,
     /// Items shared with the caller.
     #[serde(default)]
-    pub received: Vec<Rewrapped>,
+    pub received: Vec<RewrappedShare>,
     /// Shares the caller made.
     #[serde(default)]
     pub signatures: Vec<Resigned>,

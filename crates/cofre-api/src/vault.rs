@@ -94,6 +94,15 @@ pub struct Item {
     /// (verify it with the owner's pinned key). Absent on the caller's own items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// For an item shared with the caller who rotated its keys since: the wrapped key
+    /// the owner's signature covers (FORMAT.md 9.10), base64url, as stored; `null`
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_wrapped_key: Option<String>,
+    /// With `signed_wrapped_key`: the caller's own signature stating that it re-wrapped
+    /// that key as `wrapped_key` (verify it with the caller's own current public key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrap_signature: Option<String>,
 }
 
 /// Query of `GET /api/v1/items`.

@@ -59,8 +59,11 @@ pub enum Command {
     Share(ShareArgs),
     /// Revoke a share (it cannot take back what they already downloaded).
     Unshare(ShareArgs),
-    /// Items others shared with you, with who sent them (signatures checked).
-    Inbox(LsArgs),
+    /// Items others shared with you, with who sent them (signatures checked);
+    /// `inbox hide ITEM` removes one from it.
+    Inbox(InboxArgs),
+    /// Who has access to an item of yours.
+    Shares(SharesArgs),
     /// The public keys of the people you share with, pinned on first use.
     #[command(subcommand)]
     Contacts(ContactsCommand),
@@ -220,6 +223,38 @@ pub struct ShareArgs {
     pub item: String,
     /// The other user.
     pub user: String,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre inbox` and `cofre inbox hide ITEM`.
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// `hide ITEM`, or nothing to list the inbox.
+    #[command(subcommand)]
+    pub action: Option<InboxCommand>,
+    /// The listing's options.
+    #[command(flatten)]
+    pub list: LsArgs,
+}
+
+/// `cofre inbox ...`.
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Remove an item someone shared with you from your inbox (it stays theirs; they
+    /// can share it again).
+    Hide(ItemArgs),
+}
+
+/// `cofre shares`.
+#[derive(Debug, Args)]
+pub struct SharesArgs {
+    /// The item: its id, an id prefix, or its name.
+    pub item: String,
+    /// JSON output (one array) for scripts.
+    #[arg(long)]
+    pub json: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,

@@ -105,7 +105,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             Command::Send(a) => commands::sharing::send(a).await,
             Command::Share(a) => commands::sharing::share(a).await,
             Command::Unshare(a) => commands::sharing::unshare(a).await,
-            Command::Inbox(a) => commands::sharing::inbox(a).await,
+            Command::Inbox(cli::InboxArgs {
+                action: Some(cli::InboxCommand::Hide(a)),
+                ..
+            }) => commands::sharing::hide(a).await,
+            Command::Inbox(a) => commands::sharing::inbox(a.list).await,
+            Command::Shares(a) => commands::sharing::shares(a).await,
             Command::Contacts(c) => commands::contacts::run(c).await,
             Command::Keys(cli::KeysCommand::Rotate(a)) => commands::keys::rotate(a).await,
             Command::Mfa(MfaCommand::Enable(a)) => commands::mfa::enable(a).await,

@@ -1,6 +1,7 @@
 //! Sending and sharing between three users through the real binaries: send, inbox,
-//! share, unshare, contacts (pinned on first use, verified by fingerprint), and a
-//! server that swaps a public key being caught on both sides.
+//! share, unshare, shares, contacts (pinned on first use, verified by fingerprint), a
+//! server that swaps a public key being caught on both sides; a recipient's key
+//! rotation keeping its inbox, and hiding items from it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -167,4 +168,126 @@ fn send_share_unshare_contacts_and_a_swapped_key() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("hello bob"));
     assert!(stderr_of(&out).contains("CHANGED"), "{}", stderr_of(&out));
     assert!(bob.fails(&["cat", "hello bob"]).contains("no item"));
+}
+
+#[test]
+fn received_shares_survive_the_recipients_key_rotation_and_can_be_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = support::start(&data, FAST);
+    let pw = write(dir.path(), "pw", "correct horse battery staple 7");
+    let (alice, bob) = (
+        cli(&server, dir.path(), "alice"),
+        cli(&server, dir.path(), "bob"),
+    );
+    for (c, name) in [(&alice, "alice"), (&bob, "bob")] {
+        c.ok(&["register", name, "--password-file", &pw]);
+        c.ok(&["login", name, "--password-file", &pw]);
+    }
+    alice.ok(&["send", "bob", "--note", "hello bob"]);
+    alice.ok(&["send", "bob", "--note", "second note"]);
+    let file = dir.path().join("plan.bin");
+    let bytes: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    alice.ok(&["put", file.to_str().unwrap()]);
+    assert!(
+        alice
+            .ok(&["shares", "plan.bin"])
+            .contains("shared with nobody")
+    );
+    alice.ok(&["share", "plan.bin", "bob"]);
+    assert_eq!(bob.ok(&["cat", "hello bob"]), "hello bob");
+
+    // Who has access, as a table and as JSON.
+    let table = alice.ok(&["shares", "plan.bin"]);
+    assert!(
+        table.lines().next().unwrap().contains("RECIPIENT") && table.contains("bob"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&alice.ok(&["shares", "plan.bin", "--json"])).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["recipient"], "bob");
+    assert!(rows[0]["shared_at"].as_i64().unwrap() > 0);
+    assert!(bob.fails(&["shares", "plan.bin"]).contains("no item"));
+
+    // Bob rotates his keys: everything he received is still in his inbox and opens.
+    let out = bob.ok(&["keys", "rotate"]);
+    assert!(out.contains("Rotated"), "{out}");
+    let out = bob.run(&["inbox"]);
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    for name in ["hello bob", "second note", "plan.bin"] {
+        assert!(listing.contains(name), "{name} missing:\n{listing}");
+    }
+    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
+    assert_eq!(bob.ok(&["cat", "hello bob"]), "hello bob");
+    let got = bob.run(&["get", "plan.bin", "-o", "-"]);
+    assert!(got.status.success(), "{}", stderr_of(&got));
+    assert!(got.stdout == bytes);
+    // And after a second rotation too.
+    bob.ok(&["keys", "rotate"]);
+    assert_eq!(bob.ok(&["cat", "second note"]), "second note");
+
+    // The server swaps the re-wrap statements of two shares: the one it broke leaves
+    // the inbox with a warning, the other still opens.
+    let json: serde_json::Value = serde_json::from_str(&bob.ok(&["inbox", "--json"])).unwrap();
+    let id_of = |name: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (hello, second) = (id_of("hello bob"), id_of("second note"));
+    tamper(
+        &data,
+        &format!(
+            "UPDATE item_shares SET rewrap_signature = \
+             (SELECT rewrap_signature FROM item_shares WHERE item_id = '{second}') \
+             WHERE item_id = '{hello}'"
+        ),
+    );
+    let out = bob.run(&["inbox"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hello bob"));
+    let err = stderr_of(&out);
+    assert!(err.contains("warning") && err.contains(&hello), "{err}");
+    assert!(bob.fails(&["cat", "hello bob"]).contains("no item"));
+    assert_eq!(bob.ok(&["cat", "second note"]), "second note");
+
+    // Bob hides it from his inbox, by id (its name is not trusted); then the other one
+    // by name. Alice's items are untouched.
+    assert!(
+        bob.fails(&["inbox", "hide", "hello bob"])
+            .contains("not in your inbox")
+    );
+    let out = bob.ok(&["inbox", "hide", &hello[..8]]);
+    assert!(out.contains(&hello), "{out}");
+    let out = bob.run(&["inbox"]);
+    assert!(!stderr_of(&out).contains(&hello), "{}", stderr_of(&out));
+    bob.ok(&["inbox", "hide", "second note"]);
+    let listing = bob.ok(&["inbox"]);
+    assert!(
+        !listing.contains("second note") && listing.contains("plan.bin"),
+        "{listing}"
+    );
+    assert!(
+        bob.fails(&["inbox", "hide", "second note"])
+            .contains("not in your inbox")
+    );
+    let mine = alice.ok(&["ls"]);
+    assert!(
+        mine.contains("hello bob") && mine.contains("second note"),
+        "{mine}"
+    );
+    assert!(
+        alice
+            .ok(&["shares", "hello bob"])
+            .contains("shared with nobody")
+    );
 }

@@ -2,11 +2,17 @@
 //! every item key the account holds re-wrapped for it, every share it made re-signed
 //! with it, then the old pair retired. No item body is re-encrypted. Interrupted, it
 //! resumes: the pending pair is kept on the server and finished work is skipped.
+//!
+//! Shares survive both sides' rotations (docs/FORMAT.md 9.10). A share received is
+//! re-wrapped with a statement signed by the new key, binding the wrapped key its owner
+//! signed to the new one; a share made is re-signed over the wrapped key its recipient
+//! was first given, after checking that the old key signed it (so a wrapped key the
+//! server made up is never endorsed).
 
 use cofre_api::SecretString;
 use cofre_api::rotation::{
-    OutgoingPage, OutgoingShare, PendingKeyPair, Resigned, RewrapBatch, Rewrapped, RotationDone,
-    RotationStatus,
+    OutgoingPage, OutgoingShare, PendingKeyPair, Resigned, RewrapBatch, Rewrapped, RewrappedShare,
+    RotationDone, RotationStatus,
 };
 use cofre_api::vault::Item;
 use cofre_core::format::{Signature, WrappedKey};
@@ -36,8 +42,101 @@ pub struct Rotated {
 
 enum Work {
     Own(Rewrapped),
-    Received(Rewrapped),
+    Received(RewrappedShare),
     Signature(Resigned),
+}
+
+/// Re-wraps a share the account received for the `new` key pair, with the re-wrap
+/// statement (FORMAT.md 9.10); `None` when it is on the new key already. Checked first:
+/// the owner's signature must be a signature; a share re-wrapped before must carry a
+/// statement that verifies under the `old` key (the account's current one) over the
+/// wrapped key the owner signed and the one served now; one never re-wrapped must not
+/// claim a signed key. An `Err` names the item.
+fn rewrap_received(
+    item: &Item,
+    me: &str,
+    old: &UnlockedKeys,
+    new: &UnlockedKeys,
+) -> Option<std::result::Result<RewrappedShare, String>> {
+    let current = match WrappedKey::from_text(&item.wrapped_key) {
+        Ok(w) if w.recipient_key_id() == new.public_key().key_id() => return None,
+        Ok(w) => w,
+        Err(_) => return Some(Err(item.id.clone())),
+    };
+    let done = (|| -> std::result::Result<RewrappedShare, cofre_core::Error> {
+        Signature::from_text(item.signature.as_deref().unwrap_or_default())?;
+        let original = match (&item.signed_wrapped_key, &item.rewrap_signature) {
+            (Some(original), Some(statement)) => {
+                let original = WrappedKey::from_text(original)?;
+                cofre_core::vault::verify_share_rewrap(
+                    &Signature::from_text(statement)?,
+                    old.public_key(),
+                    &item.id,
+                    &item.owner,
+                    me,
+                    &original,
+                    &current,
+                )?;
+                original
+            }
+            (None, None) => current.clone(),
+            _ => return Err(cofre_core::Error::BadSignature),
+        };
+        let wrapped_key = ItemKey::unwrap(&current, old.private_key(), &item.id)?
+            .wrap_for(&[new.public_key()], &item.id)?
+            .pop()
+            .ok_or(cofre_core::Error::Usage("no wrapped key"))?;
+        let rewrap_signature = cofre_core::vault::sign_share_rewrap(
+            new.private_key(),
+            &item.id,
+            &item.owner,
+            me,
+            &original,
+            &wrapped_key,
+        )?;
+        Ok(RewrappedShare {
+            item_id: item.id.clone(),
+            wrapped_key,
+            rewrap_signature,
+        })
+    })();
+    Some(done.map_err(|_| item.id.clone()))
+}
+
+/// Re-signs a share the account made with the `new` key, over the wrapped key its
+/// signature covers, after checking that the `old` key (the account's current one)
+/// made that signature; `None` when it is signed by the new key already. An `Err`
+/// names the item.
+fn resign_outgoing(
+    share: &OutgoingShare,
+    me: &str,
+    old: &UnlockedKeys,
+    new: &UnlockedKeys,
+) -> Option<std::result::Result<Resigned, String>> {
+    let existing = match Signature::from_text(&share.signature) {
+        Ok(s) if s.signer_key_id() == new.public_key().key_id() => return None,
+        Ok(s) => s,
+        Err(_) => return Some(Err(share.item_id.clone())),
+    };
+    let done = WrappedKey::from_text(&share.wrapped_key).and_then(|w| {
+        cofre_core::vault::verify_share(
+            &existing,
+            old.public_key(),
+            &share.item_id,
+            me,
+            &share.recipient,
+            &w,
+        )?;
+        cofre_core::vault::sign_share(new.private_key(), &share.item_id, me, &share.recipient, &w)
+    });
+    Some(
+        done.map(|signature| Resigned {
+            item_id: share.item_id.clone(),
+            recipient: share.recipient.clone(),
+            signature,
+        })
+        .map_err(|_| share.item_id.clone()),
+    )
 }
 
 impl Client {
@@ -119,39 +218,26 @@ impl Client {
             };
             // RSA on all cores.
             let mut work: Vec<Work> = Vec::new();
-            for (list, own_list) in [(&own, true), (&received, false)] {
-                let results: Vec<_> = list.par_iter().filter_map(rewrap).collect();
-                for r in results {
-                    match r {
-                        Ok(r) if own_list => work.push(Work::Own(r)),
-                        Ok(r) => work.push(Work::Received(r)),
-                        Err(id) => failed.push(id),
-                    }
+            let results: Vec<_> = own.par_iter().filter_map(rewrap).collect();
+            for r in results {
+                match r {
+                    Ok(r) => work.push(Work::Own(r)),
+                    Err(id) => failed.push(id),
+                }
+            }
+            let results: Vec<_> = received
+                .par_iter()
+                .filter_map(|i| rewrap_received(i, me, keys, &new))
+                .collect();
+            for r in results {
+                match r {
+                    Ok(r) => work.push(Work::Received(r)),
+                    Err(id) => failed.push(id),
                 }
             }
             let signed: Vec<_> = outgoing
                 .par_iter()
-                .filter(|o| {
-                    Signature::from_text(&o.signature).map_or(true, |s| s.signer_key_id() != new_id)
-                })
-                .map(|o| {
-                    WrappedKey::from_text(&o.wrapped_key)
-                        .and_then(|w| {
-                            cofre_core::vault::sign_share(
-                                new.private_key(),
-                                &o.item_id,
-                                me,
-                                &o.recipient,
-                                &w,
-                            )
-                        })
-                        .map(|signature| Resigned {
-                            item_id: o.item_id.clone(),
-                            recipient: o.recipient.clone(),
-                            signature,
-                        })
-                        .map_err(|_| o.item_id.clone())
-                })
+                .filter_map(|o| resign_outgoing(o, me, keys, &new))
                 .collect();
             for s in signed {
                 match s {
@@ -207,8 +293,10 @@ impl Client {
                     failed.sort();
                     failed.dedup();
                     return Err(ClientError::Usage(format!(
-                        "{} item(s) could not be re-wrapped (damaged or not for this key): {}; \
-                         the rotation stays pending — delete or check them, then run it again",
+                        "{} item(s) could not be re-wrapped or re-signed (damaged, not for this \
+                         key, or a share not signed by it): {}; the rotation stays pending — \
+                         delete, unshare or hide them (items shared with you), then run it \
+                         again",
                         failed.len(),
                         failed.join(", ")
                     )));

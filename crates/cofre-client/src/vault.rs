@@ -72,6 +72,11 @@ pub struct VaultItem {
     /// For an item shared with the caller: the owner's signature over the share.
     /// Check it with [`verify_share`] and the owner's pinned key before trusting it.
     pub signature: Option<String>,
+    /// For an item shared with the caller, after the caller rotated its keys: the
+    /// wrapped key the owner's signature covers (checked by [`verify_share`]).
+    pub signed_wrapped_key: Option<String>,
+    /// With `signed_wrapped_key`: the caller's own signature over the re-wrap.
+    pub rewrap_signature: Option<String>,
     /// The opened content, or the integrity error.
     pub opened: Result<Opened>,
 }
@@ -121,14 +126,25 @@ pub fn open_item(item: Item, keys: &UnlockedKeys) -> VaultItem {
         updated_at: item.updated_at,
         wrapped_key: item.wrapped_key,
         signature: item.signature,
+        signed_wrapped_key: item.signed_wrapped_key,
+        rewrap_signature: item.rewrap_signature,
         opened,
     }
 }
 
-/// Checks that the owner of a shared item really shared it with `me`: the share's
-/// signature must verify under `owner_key` (the owner's *pinned* key, not merely what
-/// the server says today) over this item id, owner, recipient and wrapped key.
-pub fn verify_share(item: &VaultItem, me: &str, owner_key: &PublicKey) -> Result<()> {
+/// Checks that the owner of a shared item really shared it with `me` (docs/FORMAT.md
+/// 9.9 and 9.10): the owner's signature must verify under `owner_key` (the owner's
+/// *pinned* key, not merely what the server says today) over this item id, owner,
+/// recipient and wrapped key; or, after `me` rotated its keys, over the wrapped key the
+/// owner signed, with `me`'s own statement of the re-wrap verifying under `me`'s
+/// current public key (from `keys`, the caller's unlocked keys, never from the server).
+/// Anything else is an [`ClientError::Integrity`] naming the item.
+pub fn verify_share(
+    item: &VaultItem,
+    me: &str,
+    keys: &UnlockedKeys,
+    owner_key: &PublicKey,
+) -> Result<()> {
     let bad = |why: &str| integrity(&item.id, format!("share from {}: {why}", item.owner));
     let sig = item
         .signature
@@ -136,8 +152,35 @@ pub fn verify_share(item: &VaultItem, me: &str, owner_key: &PublicKey) -> Result
         .ok_or_else(|| bad("no signature"))?;
     let sig = Signature::from_text(sig).map_err(|_| bad("malformed signature"))?;
     let wrapped = WrappedKey::from_text(&item.wrapped_key).map_err(|_| bad("malformed key"))?;
-    cofre_core::vault::verify_share(&sig, owner_key, &item.id, &item.owner, me, &wrapped)
-        .map_err(|_| bad("the signature does not verify with the owner's key"))
+    let signed_wrapped = item
+        .signed_wrapped_key
+        .as_deref()
+        .map(WrappedKey::from_text)
+        .transpose()
+        .map_err(|_| bad("malformed signed key"))?;
+    let rewrap_signature = item
+        .rewrap_signature
+        .as_deref()
+        .map(Signature::from_text)
+        .transpose()
+        .map_err(|_| bad("malformed re-wrap signature"))?;
+    cofre_core::vault::ReceivedShare {
+        item_id: &item.id,
+        owner: &item.owner,
+        recipient: me,
+        wrapped: &wrapped,
+        signature: &sig,
+        signed_wrapped: signed_wrapped.as_ref(),
+        rewrap_signature: rewrap_signature.as_ref(),
+    }
+    .verify(owner_key, keys.public_key())
+    .map_err(|_| {
+        bad(if rewrap_signature.is_some() {
+            "the owner's signature and your own re-wrap statement do not both verify"
+        } else {
+            "the signature does not verify with the owner's key"
+        })
+    })
 }
 
 /// Opens a page of items on all cores (one RSA-OAEP unwrap each); blocks the caller
@@ -327,6 +370,8 @@ impl Client {
             updated_at: item.updated_at,
             wrapped_key: item.wrapped_key,
             signature: item.signature,
+            signed_wrapped_key: item.signed_wrapped_key,
+            rewrap_signature: item.rewrap_signature,
             opened: Ok(Opened {
                 metadata,
                 key: item_key,
@@ -615,6 +660,13 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// Hides an item shared with the caller: removes the caller's share of it, so it
+    /// leaves the inbox (the owner's item is untouched; the owner may share it again).
+    pub async fn hide_shared(&self, access: &SecretString, id: &str) -> Result<()> {
+        self.call_empty::<()>(Method::DELETE, &format!("/shared/{id}"), Some(access), None)
+            .await
     }
 
     /// Who an item of the caller's is shared with.

@@ -9,6 +9,11 @@
 //!
 //! Because every context names the item id, a server that serves one item's
 //! metadata, body or wrapped key under another id is caught: the tag fails.
+//!
+//! Shares are signed statements over wrapped keys: the owner's (context
+//! `cofre/v1/share`, FORMAT.md 9.9) and, after the recipient rotated its keys, the
+//! recipient's own statement of the re-wrap (`cofre/v1/share-rewrap`, 9.10);
+//! [`ReceivedShare::verify`] is the one rule a recipient accepts a share by.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +27,9 @@ pub const CONTEXT_METADATA_PREFIX: &[u8] = b"cofre/v1/item-meta/";
 pub const CONTEXT_BODY_PREFIX: &[u8] = b"cofre/v1/item-body/";
 /// Signature context of a share (the owner's statement "this key is for them").
 pub const CONTEXT_SHARE: &[u8] = b"cofre/v1/share";
+/// Signature context of a re-wrapped share (the recipient's statement "I re-wrapped the
+/// key the owner signed for my new key", made in a key rotation).
+pub const CONTEXT_SHARE_REWRAP: &[u8] = b"cofre/v1/share-rewrap";
 /// Largest metadata plaintext (JSON) accepted, in bytes.
 pub const MAX_METADATA_LEN: usize = 8 * 1024;
 /// Longest item name, in characters.
@@ -136,21 +144,26 @@ impl ItemMetadata {
     }
 }
 
-/// The message an owner signs when sharing an item: each field as a 4-byte big-endian
-/// length and its bytes, in this order: item id, owner's username, recipient's
-/// username, the recipient's wrapped key (binary encoding).
-pub fn share_message(item_id: &str, owner: &str, recipient: &str, wrapped: &WrappedKey) -> Vec<u8> {
+/// Each field as a 4-byte big-endian length and its bytes, in order.
+fn length_prefixed(fields: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
-    for field in [
-        item_id.as_bytes(),
-        owner.as_bytes(),
-        recipient.as_bytes(),
-        wrapped.as_bytes(),
-    ] {
+    for field in fields {
         out.extend_from_slice(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
         out.extend_from_slice(field);
     }
     out
+}
+
+/// The message an owner signs when sharing an item: each field as a 4-byte big-endian
+/// length and its bytes, in this order: item id, owner's username, recipient's
+/// username, the recipient's wrapped key (binary encoding).
+pub fn share_message(item_id: &str, owner: &str, recipient: &str, wrapped: &WrappedKey) -> Vec<u8> {
+    length_prefixed(&[
+        item_id.as_bytes(),
+        owner.as_bytes(),
+        recipient.as_bytes(),
+        wrapped.as_bytes(),
+    ])
 }
 
 /// Signs a share as its owner.
@@ -182,6 +195,128 @@ pub fn verify_share(
         CONTEXT_SHARE,
         &share_message(item_id, owner, recipient, wrapped),
     )
+}
+
+/// The message a recipient signs when it re-wraps a share's item key for its new key
+/// (docs/FORMAT.md 9.10): like [`share_message`], with two wrapped keys at the end:
+/// the `original` (the one the owner signed) and the `current` one (for the recipient's
+/// new key).
+pub fn share_rewrap_message(
+    item_id: &str,
+    owner: &str,
+    recipient: &str,
+    original: &WrappedKey,
+    current: &WrappedKey,
+) -> Vec<u8> {
+    length_prefixed(&[
+        item_id.as_bytes(),
+        owner.as_bytes(),
+        recipient.as_bytes(),
+        original.as_bytes(),
+        current.as_bytes(),
+    ])
+}
+
+/// Signs a re-wrap statement as the recipient, with its new private key.
+pub fn sign_share_rewrap(
+    recipient_key: &PrivateKey,
+    item_id: &str,
+    owner: &str,
+    recipient: &str,
+    original: &WrappedKey,
+    current: &WrappedKey,
+) -> Result<Signature> {
+    Signature::sign(
+        recipient_key,
+        CONTEXT_SHARE_REWRAP,
+        &share_rewrap_message(item_id, owner, recipient, original, current),
+    )
+}
+
+/// Verifies a re-wrap statement under the recipient's own public key.
+pub fn verify_share_rewrap(
+    signature: &Signature,
+    recipient_key: &PublicKey,
+    item_id: &str,
+    owner: &str,
+    recipient: &str,
+    original: &WrappedKey,
+    current: &WrappedKey,
+) -> Result<()> {
+    signature.verify(
+        recipient_key,
+        CONTEXT_SHARE_REWRAP,
+        &share_rewrap_message(item_id, owner, recipient, original, current),
+    )
+}
+
+/// A share as its recipient holds it: the item key wrapped for the recipient's current
+/// key, the owner's signature and, after the recipient rotated its keys, the wrapped key
+/// the owner signed with the recipient's statement of the re-wrap (docs/FORMAT.md 9.10).
+#[derive(Clone, Copy, Debug)]
+pub struct ReceivedShare<'a> {
+    /// The item id.
+    pub item_id: &'a str,
+    /// The owner's username.
+    pub owner: &'a str,
+    /// The recipient's username.
+    pub recipient: &'a str,
+    /// The item key wrapped for the recipient's current key.
+    pub wrapped: &'a WrappedKey,
+    /// The owner's signature.
+    pub signature: &'a Signature,
+    /// After a rotation of the recipient's keys: the wrapped key the owner signed.
+    pub signed_wrapped: Option<&'a WrappedKey>,
+    /// After a rotation of the recipient's keys: the recipient's re-wrap signature.
+    pub rewrap_signature: Option<&'a Signature>,
+}
+
+impl ReceivedShare<'_> {
+    /// Accepts the share (docs/FORMAT.md 9.10) if the owner's signature, under
+    /// `owner_key` (the owner's key as the recipient pinned it), covers the current
+    /// wrapped key; or if it covers the signed wrapped key and the re-wrap signature
+    /// verifies under `recipient_key` (the recipient's own current public key, from its
+    /// unlocked keys) over the signed and the current wrapped key. Anything else,
+    /// including only one of the signed wrapped key and the re-wrap signature, is
+    /// [`Error::BadSignature`].
+    pub fn verify(&self, owner_key: &PublicKey, recipient_key: &PublicKey) -> Result<()> {
+        let rewrap = match (self.signed_wrapped, self.rewrap_signature) {
+            (Some(original), Some(statement)) => Some((original, statement)),
+            (None, None) => None,
+            _ => return Err(Error::BadSignature),
+        };
+        let direct = verify_share(
+            self.signature,
+            owner_key,
+            self.item_id,
+            self.owner,
+            self.recipient,
+            self.wrapped,
+        );
+        match (direct, rewrap) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some((original, statement))) => {
+                verify_share(
+                    self.signature,
+                    owner_key,
+                    self.item_id,
+                    self.owner,
+                    self.recipient,
+                    original,
+                )?;
+                verify_share_rewrap(
+                    statement,
+                    recipient_key,
+                    self.item_id,
+                    self.owner,
+                    self.recipient,
+                    original,
+                    self.wrapped,
+                )
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
 }
 
 /// A public key's fingerprint as people compare it: the first 20 bytes of SHA-256 of
@@ -264,6 +399,70 @@ mod tests {
         assert_eq!(text.len(), 39);
         assert_eq!(text.split(' ').count(), 8);
         assert_ne!(text, fingerprint_text(other.public_key()));
+    }
+
+    #[test]
+    fn a_rewrapped_share_verifies_only_as_a_whole() {
+        let owner = crate::primitives::rsa::PrivateKey::generate().unwrap();
+        let old = crate::primitives::rsa::PrivateKey::generate().unwrap();
+        let new = crate::primitives::rsa::PrivateKey::generate().unwrap();
+        let k = ItemKey::generate().unwrap();
+        let wrap = |to: &PrivateKey| k.wrap_for(&[to.public_key()], "i1").unwrap().pop().unwrap();
+        let (w0, w1) = (wrap(&old), wrap(&new));
+        let sig = sign_share(&owner, "i1", "alice", "bob", &w0).unwrap();
+        let rw = sign_share_rewrap(&new, "i1", "alice", "bob", &w0, &w1).unwrap();
+        fn share<'a>(
+            wrapped: &'a WrappedKey,
+            signature: &'a Signature,
+            rewrap: Option<(&'a WrappedKey, &'a Signature)>,
+        ) -> ReceivedShare<'a> {
+            ReceivedShare {
+                item_id: "i1",
+                owner: "alice",
+                recipient: "bob",
+                wrapped,
+                signature,
+                signed_wrapped: rewrap.map(|r| r.0),
+                rewrap_signature: rewrap.map(|r| r.1),
+            }
+        }
+        let (o, n) = (owner.public_key(), new.public_key());
+        // Before the rotation, directly; after it, through the statement.
+        share(&w0, &sig, None).verify(o, old.public_key()).unwrap();
+        share(&w1, &sig, Some((&w0, &rw))).verify(o, n).unwrap();
+        // Without the statement, or checked with another key, it does not.
+        assert!(share(&w1, &sig, None).verify(o, n).is_err());
+        assert!(
+            share(&w1, &sig, Some((&w0, &rw)))
+                .verify(o, old.public_key())
+                .is_err()
+        );
+        assert!(share(&w1, &sig, Some((&w0, &rw))).verify(n, n).is_err());
+        // A substituted current key, original key or statement is caught.
+        let w1b = wrap(&new);
+        assert!(share(&w1b, &sig, Some((&w0, &rw))).verify(o, n).is_err());
+        let w0b = wrap(&old);
+        assert!(share(&w1, &sig, Some((&w0b, &rw))).verify(o, n).is_err());
+        let by_old = sign_share_rewrap(&old, "i1", "alice", "bob", &w0, &w1).unwrap();
+        assert!(share(&w1, &sig, Some((&w0, &by_old))).verify(o, n).is_err());
+        // A share statement is not a re-wrap statement (the contexts differ).
+        let as_share = sign_share(&new, "i1", "alice", "bob", &w1).unwrap();
+        assert!(
+            share(&w1, &sig, Some((&w0, &as_share)))
+                .verify(o, n)
+                .is_err()
+        );
+        let half = ReceivedShare {
+            rewrap_signature: None,
+            ..share(&w1, &sig, Some((&w0, &rw)))
+        };
+        assert!(half.verify(o, n).is_err());
+        let other = sign_share_rewrap(&new, "i1", "alice", "carol", &w0, &w1).unwrap();
+        assert!(share(&w1, &sig, Some((&w0, &other))).verify(o, n).is_err());
+        assert_ne!(
+            share_rewrap_message("i1", "alice", "bob", &w0, &w1),
+            share_rewrap_message("i1", "alice", "bob", &w1, &w0)
+        );
     }
 
     #[test]

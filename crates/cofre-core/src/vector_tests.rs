@@ -1949,6 +1949,524 @@ fn read_vault_item(v: &Value, sk: &PrivateKey) {
 }
 
 // ---------------------------------------------------------------------------------
+// share.json
+// ---------------------------------------------------------------------------------
+
+const SH_OWNER: &str = "alice";
+const SH_RECIPIENT: &str = "bob";
+const SH_OWNER_DESC: &str = "the owner's key (generated once and kept)";
+const SH_NEW_DESC: &str = "the recipient's key after its rotation (generated once and kept); before it, the recipient's key is that of rsa_key.json";
+
+/// A stored RSA key of share.json (`owner_key`, `recipient_new_key`), if usable.
+fn sh_stored_key(prev: Option<&Value>, member: &str) -> Option<PrivateKey> {
+    let t = prev?[member]["private_key_pkcs8"].as_str()?;
+    PrivateKey::from_pkcs8(&data_encoding::HEXLOWER.decode(t.as_bytes()).ok()?).ok()
+}
+
+/// The length-prefixed fields of FORMAT.md 9.9 and 9.10, built by hand.
+fn sh_fields(fields: &[&[u8]]) -> Vec<u8> {
+    fields
+        .iter()
+        .flat_map(|f| [&u32be(f.len())[..], f].concat())
+        .collect()
+}
+
+/// Reads one share case of share.json with the stored keys: every member named in the
+/// case (wrapped keys, signatures, keys) is looked up in the file's tables.
+fn sh_verify(v: &Value, c: &Value, keys: &[(&str, &PublicKey)]) -> Result<()> {
+    let key = |name: &Value| {
+        keys.iter()
+            .find(|(n, _)| *n == s(name))
+            .map(|(_, k)| *k)
+            .expect("a key of the file")
+    };
+    let wrapped = |name: &Value| -> Result<Option<WrappedKey>> {
+        match name.as_str() {
+            None => Ok(None),
+            Some(n) => WrappedKey::from_bytes(&unhex(&v["wrapped_keys"][n]["encoding"])).map(Some),
+        }
+    };
+    let sig = |name: &Value| -> Result<Option<Signature>> {
+        match name.as_str() {
+            None => Ok(None),
+            Some(n) => Signature::from_bytes(&unhex(&v["signatures"][n]["encoding"])).map(Some),
+        }
+    };
+    let current = wrapped(&c["wrapped_key"])?.expect("wrapped key");
+    let signature = sig(&c["signature"])?.expect("signature");
+    let signed = wrapped(&c["signed_wrapped_key"])?;
+    let rewrap = sig(&c["rewrap_signature"])?;
+    crate::vault::ReceivedShare {
+        item_id: s(&v["item_id"]),
+        owner: s(&c["owner"]),
+        recipient: s(&c["recipient"]),
+        wrapped: &current,
+        signature: &signature,
+        signed_wrapped: signed.as_ref(),
+        rewrap_signature: rewrap.as_ref(),
+    }
+    .verify(key(&c["owner_key"]), key(&c["recipient_key"]))
+}
+
+#[allow(clippy::too_many_lines, reason = "one vector file, built in order")]
+fn share_file(
+    sk: &PrivateKey,
+    owner: &PrivateKey,
+    new: &PrivateKey,
+    prev: Option<&Value>,
+) -> Value {
+    let (old_pk, owner_pk, new_pk) = (sk.public_key(), owner.public_key(), new.public_key());
+    let id = hex(&fixed::<16>(0xb1));
+    let item_key = key(0xa1);
+    let item = ItemKey::from_symmetric(item_key.clone());
+    let other = ItemKey::from_symmetric(key(0xa2));
+    assert_eq!(crate::vault::CONTEXT_SHARE, b"cofre/v1/share");
+    assert_eq!(crate::vault::CONTEXT_SHARE_REWRAP, b"cofre/v1/share-rewrap");
+
+    // Wrapped keys: randomized (OAEP), kept while they unwrap to the same key.
+    let mut wrapped_keys = serde_json::Map::new();
+    let mut wk = std::collections::BTreeMap::new();
+    for (name, desc, for_sk, k) in [
+        (
+            "original",
+            "the item key wrapped for the recipient's key before its rotation (rsa_key.json): what the owner signed",
+            sk,
+            &item,
+        ),
+        (
+            "current",
+            "the item key re-wrapped by the recipient for its new key",
+            new,
+            &item,
+        ),
+        (
+            "original_again",
+            "another wrap of the item key for the recipient's old key",
+            sk,
+            &item,
+        ),
+        (
+            "current_again",
+            "another wrap of the item key for the recipient's new key",
+            new,
+            &item,
+        ),
+        (
+            "server_made",
+            "another item key (of the server's making) wrapped for the recipient's new key",
+            new,
+            &other,
+        ),
+    ] {
+        let unwraps = |b: &Vec<u8>| {
+            WrappedKey::from_bytes(b)
+                .and_then(|w| ItemKey::unwrap(&w, for_sk, &id))
+                .is_ok_and(|u| u.key().expose() == k.key().expose())
+        };
+        let b = prev
+            .and_then(|p| p["wrapped_keys"][name]["encoding"].as_str())
+            .and_then(|t| data_encoding::HEXLOWER.decode(t.as_bytes()).ok())
+            .filter(unwraps)
+            .unwrap_or_else(|| {
+                k.wrap_for(&[for_sk.public_key()], &id).expect("wrap")[0]
+                    .as_bytes()
+                    .to_vec()
+            });
+        assert!(unwraps(&b));
+        wrapped_keys.insert(
+            name.into(),
+            json!({"description": desc, "key_id": hex(&for_sk.public_key().key_id()), "encoding": hex(&b)}),
+        );
+        wk.insert(name, WrappedKey::from_bytes(&b).expect("wrapped"));
+    }
+    let w = |n: &str| &wk[n];
+
+    // The messages, built by hand as FORMAT.md says, equal the code's.
+    let share_msg = sh_fields(&[
+        id.as_bytes(),
+        SH_OWNER.as_bytes(),
+        SH_RECIPIENT.as_bytes(),
+        w("original").as_bytes(),
+    ]);
+    assert_eq!(
+        share_msg,
+        crate::vault::share_message(&id, SH_OWNER, SH_RECIPIENT, w("original"))
+    );
+    let rewrap_msg = sh_fields(&[
+        id.as_bytes(),
+        SH_OWNER.as_bytes(),
+        SH_RECIPIENT.as_bytes(),
+        w("original").as_bytes(),
+        w("current").as_bytes(),
+    ]);
+    assert_eq!(
+        rewrap_msg,
+        crate::vault::share_rewrap_message(
+            &id,
+            SH_OWNER,
+            SH_RECIPIENT,
+            w("original"),
+            w("current")
+        )
+    );
+
+    // Signatures: randomized (PSS), kept while they verify over the same message.
+    let mut signatures = serde_json::Map::new();
+    let share_ctx = crate::vault::CONTEXT_SHARE;
+    let rewrap_ctx = crate::vault::CONTEXT_SHARE_REWRAP;
+    let swapped_msg = crate::vault::share_rewrap_message(
+        &id,
+        SH_OWNER,
+        SH_RECIPIENT,
+        w("current"),
+        w("original"),
+    );
+    let carol_msg =
+        crate::vault::share_rewrap_message(&id, SH_OWNER, "carol", w("original"), w("current"));
+    let current_share_msg = crate::vault::share_message(&id, SH_OWNER, SH_RECIPIENT, w("current"));
+    for (name, desc, by, ctx, msg) in [
+        (
+            "owner",
+            "the owner's share signature over the original wrapped key (9.9)",
+            owner,
+            share_ctx,
+            &share_msg,
+        ),
+        (
+            "rewrap",
+            "the recipient's re-wrap signature, by its new key, over the original and the current wrapped key (9.10)",
+            new,
+            rewrap_ctx,
+            &rewrap_msg,
+        ),
+        (
+            "rewrap_by_old_key",
+            "the same statement signed by the recipient's old key",
+            sk,
+            rewrap_ctx,
+            &rewrap_msg,
+        ),
+        (
+            "rewrap_swapped",
+            "a re-wrap signature by the new key with the original and current wrapped keys in the other order",
+            new,
+            rewrap_ctx,
+            &swapped_msg,
+        ),
+        (
+            "rewrap_for_carol",
+            "a re-wrap signature by the new key naming another recipient (carol)",
+            new,
+            rewrap_ctx,
+            &carol_msg,
+        ),
+        (
+            "share_by_new_key",
+            "a share signature (context cofre/v1/share) by the recipient's new key over the current wrapped key",
+            new,
+            share_ctx,
+            &current_share_msg,
+        ),
+    ] {
+        let pk = by.public_key();
+        let verifies =
+            |b: &Vec<u8>| Signature::from_bytes(b).is_ok_and(|g| g.verify(pk, ctx, msg).is_ok());
+        let b = prev
+            .and_then(|p| p["signatures"][name]["encoding"].as_str())
+            .and_then(|t| data_encoding::HEXLOWER.decode(t.as_bytes()).ok())
+            .filter(verifies)
+            .unwrap_or_else(|| {
+                Signature::sign(by, ctx, msg)
+                    .expect("sign")
+                    .as_bytes()
+                    .to_vec()
+            });
+        assert!(verifies(&b));
+        let signed = [
+            &[0x03, 0x01, 0x01][..],
+            &pk.key_id(),
+            &u32be(ctx.len()),
+            ctx,
+            msg,
+        ]
+        .concat();
+        assert!(pk.pss_verify(&signed, &b[19..]).is_ok());
+        signatures.insert(
+            name.into(),
+            json!({
+                "description": desc, "key_id": hex(&pk.key_id()),
+                "context": context_value(ctx), "message": hex(msg),
+                "signed_message": hex(&signed), "encoding": hex(&b),
+            }),
+        );
+    }
+
+    let case = |desc: &str,
+                wrapped: &str,
+                signed: Option<&str>,
+                rewrap: Option<&str>,
+                owner_key: &str,
+                recipient_key: &str| {
+        json!({
+            "description": desc, "owner": SH_OWNER, "recipient": SH_RECIPIENT,
+            "wrapped_key": wrapped, "signature": "owner",
+            "signed_wrapped_key": signed, "rewrap_signature": rewrap,
+            "owner_key": owner_key, "recipient_key": recipient_key,
+        })
+    };
+    let accepted = vec![
+        case(
+            "before the recipient's rotation: the owner's signature covers the wrapped key",
+            "original",
+            None,
+            None,
+            "owner",
+            "recipient_old",
+        ),
+        case(
+            "after it: the owner's signature covers the signed wrapped key, the recipient's re-wrap signature binds it to the current one",
+            "current",
+            Some("original"),
+            Some("rewrap"),
+            "owner",
+            "recipient_new",
+        ),
+    ];
+    let bad = |c: Value, error: &str| {
+        let desc = c["description"].as_str().expect("description").to_owned();
+        reject(&desc, error, c)
+    };
+    let mut negative = vec![
+        bad(
+            case(
+                "the current wrapped key replaced by one the server made (another item key)",
+                "server_made",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the current wrapped key replaced by another wrap of the same item key",
+                "current_again",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the signed wrapped key replaced by another wrap of the same item key",
+                "current",
+                Some("original_again"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the signed wrapped key replaced by the current one",
+                "current",
+                Some("current"),
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "no re-wrap record: the owner's signature does not cover the current wrapped key",
+                "current",
+                None,
+                None,
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a signed wrapped key without a re-wrap signature",
+                "current",
+                Some("original"),
+                None,
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a re-wrap signature without a signed wrapped key",
+                "current",
+                None,
+                Some("rewrap"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature made by the recipient's old key",
+                "current",
+                Some("original"),
+                Some("rewrap_by_old_key"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature checked with the recipient's old key",
+                "current",
+                Some("original"),
+                Some("rewrap"),
+                "owner",
+                "recipient_old",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature over the two wrapped keys in the other order",
+                "current",
+                Some("original"),
+                Some("rewrap_swapped"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "the re-wrap signature naming another recipient",
+                "current",
+                Some("original"),
+                Some("rewrap_for_carol"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "a share signature (the other context) by the new key in place of the re-wrap signature",
+                "current",
+                Some("original"),
+                Some("share_by_new_key"),
+                "owner",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+        bad(
+            case(
+                "checked with another owner key (the recipient's new key)",
+                "current",
+                Some("original"),
+                Some("rewrap"),
+                "recipient_new",
+                "recipient_new",
+            ),
+            "bad_signature",
+        ),
+    ];
+    let mut for_carol = case(
+        "the whole share read by another recipient (carol)",
+        "current",
+        Some("original"),
+        Some("rewrap"),
+        "owner",
+        "recipient_new",
+    );
+    for_carol["recipient"] = "carol".into();
+    negative.push(bad(for_carol, "bad_signature"));
+
+    let v = json!({
+        "description": "Shares (9.9) and shares across the recipient's key rotation (9.10): the item of vault_item.json (same id and item key) shared by alice (owner_key) with bob, whose key is that of rsa_key.json before his rotation and recipient_new_key after it. wrapped_keys and signatures are tables; each case names its members in them, and names its keys: owner = owner_key, recipient_old = rsa_key.json, recipient_new = recipient_new_key. A case is accepted when the owner's signature verifies under owner_key over the current wrapped key, or (with both a signed wrapped key and a re-wrap signature) over the signed wrapped key while the re-wrap signature verifies under recipient_key over both. RSA-OAEP and RSA-PSS are randomized: the stored wrapped keys and signatures are kept while they unwrap or verify.",
+        "format": "docs/FORMAT.md, sections 9.9 (Shares and fingerprints) and 9.10 (Shares across the recipient's key rotation)",
+        "rsa_key": "rsa_key.json",
+        "item_id": id,
+        "item_key": hex(item_key.expose()),
+        "owner_key": bk_key_value(owner, SH_OWNER_DESC),
+        "recipient_new_key": bk_key_value(new, SH_NEW_DESC),
+        "contexts": {"share": context_value(share_ctx), "share_rewrap": context_value(rewrap_ctx)},
+        "wrapped_keys": wrapped_keys,
+        "signatures": signatures,
+        "accepted": accepted,
+        "negative": negative,
+    });
+    // What the file says, the code reads.
+    let keys = [
+        ("owner", owner_pk),
+        ("recipient_old", old_pk),
+        ("recipient_new", new_pk),
+    ];
+    for c in v["accepted"].as_array().expect("accepted") {
+        sh_verify(&v, c, &keys).unwrap_or_else(|e| panic!("{}: {e}", c["description"]));
+    }
+    for n in v["negative"].as_array().expect("negative") {
+        assert_rejected(n, sh_verify(&v, n, &keys));
+    }
+    v
+}
+
+fn read_share(v: &Value, sk: &PrivateKey) {
+    let owner =
+        PrivateKey::from_pkcs8(&unhex(&v["owner_key"]["private_key_pkcs8"])).expect("pkcs8");
+    let new = PrivateKey::from_pkcs8(&unhex(&v["recipient_new_key"]["private_key_pkcs8"]))
+        .expect("pkcs8");
+    for (k, member) in [(&owner, "owner_key"), (&new, "recipient_new_key")] {
+        assert_eq!(
+            k.public_key().to_spki(),
+            unhex(&v[member]["public_key_spki"]).as_slice()
+        );
+        assert_eq!(
+            k.public_key().key_id().as_slice(),
+            unhex(&v[member]["key_id"])
+        );
+    }
+    let id = s(&v["item_id"]);
+    let item_key = unhex(&v["item_key"]);
+    for (name, by) in [("original", sk), ("current", &new)] {
+        let w =
+            WrappedKey::from_bytes(&unhex(&v["wrapped_keys"][name]["encoding"])).expect("wrapped");
+        let k = ItemKey::unwrap(&w, by, id).expect("stored wrapped key unwraps");
+        assert_eq!(k.key().expose().as_slice(), item_key.as_slice());
+    }
+    for (name, g) in v["signatures"].as_object().expect("signatures") {
+        let by = [owner.public_key(), sk.public_key(), new.public_key()]
+            .into_iter()
+            .find(|k| k.key_id().as_slice() == unhex(&g["key_id"]))
+            .expect("a key of the file");
+        Signature::from_bytes(&unhex(&g["encoding"]))
+            .and_then(|sig| sig.verify(by, &unhex(&g["context"]["hex"]), &unhex(&g["message"])))
+            .unwrap_or_else(|e| panic!("signature {name}: {e}"));
+    }
+    let keys = [
+        ("owner", owner.public_key()),
+        ("recipient_old", sk.public_key()),
+        ("recipient_new", new.public_key()),
+    ];
+    for c in v["accepted"].as_array().expect("accepted") {
+        sh_verify(v, c, &keys).unwrap_or_else(|e| panic!("{}: {e}", c["description"]));
+    }
+    for n in v["negative"].as_array().expect("negative") {
+        assert_rejected(n, sh_verify(v, n, &keys));
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // backup.json
 // ---------------------------------------------------------------------------------
 
@@ -3168,6 +3686,13 @@ fn vectors_are_reproduced_and_read() {
         None if writing => PrivateKey::generate().expect("keygen"),
         None => panic!("docs/vectors/backup.json is missing or holds no usable signer key"),
     };
+    // The share vectors' owner key and the recipient's key after its rotation, kept.
+    let share_key = |member: &str| match sh_stored_key(load_opt("share.json").as_ref(), member) {
+        Some(k) => k,
+        None if writing => PrivateKey::generate().expect("keygen"),
+        None => panic!("docs/vectors/share.json is missing or holds no usable {member}"),
+    };
+    let (share_owner, share_new) = (share_key("owner_key"), share_key("recipient_new_key"));
     let built = [
         ("sealed_box.json", sealed_box_file()),
         ("stream.json", stream_file()),
@@ -3189,6 +3714,10 @@ fn vectors_are_reproduced_and_read() {
             vault_item_file(&sk, prev("vault_item.json").as_ref()),
         ),
         (
+            "share.json",
+            share_file(&sk, &share_owner, &share_new, prev("share.json").as_ref()),
+        ),
+        (
             "backup.json",
             backup_file(&sk, &signer, prev("backup.json").as_ref()),
         ),
@@ -3208,6 +3737,7 @@ fn vectors_are_reproduced_and_read() {
     read_signature(&load("signature.json"), &sk);
     read_key_hierarchy(&load("key_hierarchy.json"), &sk);
     read_vault_item(&load("vault_item.json"), &sk);
+    read_share(&load("share.json"), &sk);
     let signer_stored = read_backup(&load("backup.json"), &sk);
     assert_eq!(signer_stored.public_key(), signer.public_key());
     fresh_rsa_outputs(&sk, &load("wrapped_key.json"), &load("signature.json"));

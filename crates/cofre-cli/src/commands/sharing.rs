@@ -1,5 +1,6 @@
-//! `cofre send`, `share`, `unshare`, `inbox`: sharing items, with every contact's key
-//! pinned on first use and every share's signature checked against the pinned key.
+//! `cofre send`, `share`, `unshare`, `shares`, `inbox`, `inbox hide`: sharing items,
+//! with every contact's key pinned on first use and every share's signature checked
+//! against the pinned key.
 
 use anyhow::{Context as _, bail};
 use cofre_client::api::ErrorCode;
@@ -10,7 +11,7 @@ use cofre_client::core::vault::ItemKind;
 use cofre_client::vault::{NewItem, Source, VaultItem, verify_share};
 
 use super::vault::{Vault, open, print_items, resolve, store};
-use crate::cli::{LsArgs, SendArgs, ShareArgs};
+use crate::cli::{ItemArgs, LsArgs, SendArgs, ShareArgs, SharesArgs};
 use crate::exit::Problem;
 
 /// The server's report of `user`'s public key; a user that does not exist is said so
@@ -91,7 +92,7 @@ pub(crate) async fn trusted_inbox(
             }
             None => continue,
         };
-        match verify_share(&item, &v.username, &key) {
+        match verify_share(&item, &v.username, &v.keys, &key) {
             Ok(()) => {
                 let verified = contacts
                     .get(&v.server, &item.owner)
@@ -220,6 +221,67 @@ pub async fn inbox(a: LsArgs) -> anyhow::Result<()> {
     }
     for w in warnings {
         eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// `cofre inbox hide ITEM`: ITEM is an id or id prefix of anything in the inbox, or the
+/// name of an item whose share verified (a name the owner did not sign for is not
+/// trusted to pick an item).
+pub async fn hide(a: ItemArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let (trusted, _) = trusted_inbox(&v).await?;
+    let trusted: Vec<VaultItem> = trusted.into_iter().map(|(i, _)| i).collect();
+    let id = match resolve(&trusted, &a.item) {
+        Ok(item) => item.id.clone(),
+        Err(e) => {
+            let all = v.client.shared_with_me(&v.token, &v.keys).await?;
+            let q = a.item.to_ascii_lowercase();
+            let by_id: Vec<&VaultItem> = all
+                .iter()
+                .filter(|i| i.id == q || (q.len() >= 4 && i.id.starts_with(&q)))
+                .collect();
+            match by_id.as_slice() {
+                [one] => one.id.clone(),
+                [] => return Err(e.context("not in your inbox (see `cofre inbox`)")),
+                many => bail!(
+                    "{:?} matches {} items; use one of their ids:\n  {}",
+                    a.item,
+                    many.len(),
+                    many.iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
+                ),
+            }
+        }
+    };
+    v.client.hide_shared(&v.token, &id).await?;
+    println!("Hidden {id}: it is no longer in your inbox (its owner can share it again).");
+    Ok(())
+}
+
+/// `cofre shares ITEM [--json]`: who has access to an item of yours.
+pub async fn shares(a: SharesArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    let shares = v.client.shares(&v.token, &item.id).await?;
+    if a.json {
+        let rows: Vec<serde_json::Value> = shares
+            .iter()
+            .map(|s| serde_json::json!({"recipient": s.recipient, "shared_at": s.created_at}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if shares.is_empty() {
+        println!("{} is shared with nobody.", item.id);
+        return Ok(());
+    }
+    println!("{:<32}  SHARED (UTC)", "RECIPIENT");
+    for s in &shares {
+        println!("{:<32}  {}", s.recipient, super::vault::date(s.created_at));
     }
     Ok(())
 }

@@ -485,7 +485,7 @@ pub(crate) fn human(n: u64) -> String {
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM` (UTC).
-fn date(t: i64) -> String {
+pub(crate) fn date(t: i64) -> String {
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = cofre_server::clock::civil_from_days(t.div_euclid(86_400));
     format!(

@@ -63,6 +63,8 @@ pub(crate) fn to_item(row: ItemRow) -> Item {
         metadata: row.metadata.unwrap_or_default(),
         wrapped_key: row.wrapped_key.unwrap_or_default(),
         signature: row.signature,
+        signed_wrapped_key: row.signed_wrapped_key,
+        rewrap_signature: row.rewrap_signature,
     }
 }
 

@@ -28,7 +28,7 @@ use crate::state::AppState;
         items::create, items::upload_status, items::upload_part, items::commit, items::list,
         items::usage, items::get_item, items::download, items::set_metadata, items::delete_item,
         shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,
-        shares::public_key,
+        shares::hide, shares::public_key,
         rotation::status, rotation::start, rotation::outgoing, rotation::rewrap, rotation::finish,
     ),
     modifiers(&BearerAuth),

@@ -166,7 +166,7 @@ pub(crate) async fn outgoing(
     put,
     path = "/api/v1/account/rotation/rewrap",
     tag = "account",
-    summary = "Store a batch of item keys re-wrapped for the new key, and re-signed shares",
+    summary = "Store a batch of item keys re-wrapped for the new key (received ones with the re-wrap signature), and re-signed shares",
     request_body = RewrapBatch,
     responses((status = 204, description = "Stored"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
@@ -184,11 +184,11 @@ pub(crate) async fn rewrap(
     }
     let id = new.key_id();
     let for_new = |w: &WrappedKey| w.recipient_key_id() == id;
-    if !req
-        .items
-        .iter()
-        .chain(&req.received)
-        .all(|r| for_new(&r.wrapped_key))
+    if !req.items.iter().all(|r| for_new(&r.wrapped_key))
+        || !req
+            .received
+            .iter()
+            .all(|r| for_new(&r.wrapped_key) && r.rewrap_signature.signer_key_id() == id)
         || !req
             .signatures
             .iter()
@@ -206,7 +206,12 @@ pub(crate) async fn rewrap(
     }
     for r in &req.received {
         app.store
-            .set_received_key(&s.user.id, &r.item_id, &r.wrapped_key.to_text())
+            .set_received_key(
+                &s.user.id,
+                &r.item_id,
+                &r.wrapped_key.to_text(),
+                &r.rewrap_signature.to_text(),
+            )
             .await?;
     }
     for r in &req.signatures {

@@ -1,7 +1,8 @@
 //! Sharing: the owner gives another account read access to an item (the item key
 //! wrapped for them, and the owner's signature over the share), lists and revokes
-//! shares; recipients list what is shared with them; anyone signed in can look up an
-//! account's public key (clients pin it: the server's answer is not trusted alone).
+//! shares; recipients list what is shared with them and hide what they no longer want;
+//! anyone signed in can look up an account's public key (clients pin it: the server's
+//! answer is not trusted alone).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/items/{id}/shares", post(share).get(list_shares))
         .route("/items/{id}/shares/{username}", delete(unshare))
         .route("/shared", get(shared_with_me))
+        .route("/shared/{id}", delete(hide))
         .route("/users/{username}/public-key", get(public_key))
 }
 
@@ -191,6 +193,42 @@ pub(crate) async fn shared_with_me(
         items: rows.into_iter().map(|(_, r)| to_item(r)).collect(),
         next,
     }))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/shared/{id}",
+    tag = "sharing",
+    summary = "Hide an item shared with the caller: the caller's share of it is removed",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 204, description = "Hidden"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn hide(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !valid_key(&id) {
+        return Err(ApiError::NotFound);
+    }
+    let item = app
+        .store
+        .shared_item(&s.user.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !app.store.delete_share(&id, &s.user.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    app.audit(Event {
+        event: "item.hide",
+        actor: Some(&s.user.id),
+        subject: Some(&item.owner_id),
+        address: Some(&s.address),
+        outcome: "ok",
+    })
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

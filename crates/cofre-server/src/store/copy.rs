@@ -201,6 +201,8 @@ pub const TABLES: &[TableSpec] = &[
             text("wrapped_key"),
             text("signature"),
             int("created_at"),
+            text_or_null("signed_wrapped_key"),
+            text_or_null("rewrap_signature"),
         ],
         key: &["item_id", "recipient_id"],
     },

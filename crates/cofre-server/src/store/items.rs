@@ -35,6 +35,11 @@ pub struct ItemRow {
     /// For an item read through a share: the owner's signature over it (and
     /// `wrapped_key` is the recipient's).
     pub signature: Option<String>,
+    /// For an item read through a share the recipient re-wrapped in a key rotation:
+    /// the wrapped key the owner's signature covers.
+    pub signed_wrapped_key: Option<String>,
+    /// With `signed_wrapped_key`: the recipient's signature over the re-wrap.
+    pub rewrap_signature: Option<String>,
 }
 
 /// A new upload.
@@ -100,6 +105,8 @@ pub(super) fn from_row(row: &impl Columns) -> StoreResult<ItemRow> {
         updated_at: row.int("updated_at")?,
         expires_at: row.int("expires_at")?,
         signature: None,
+        signed_wrapped_key: None,
+        rewrap_signature: None,
     })
 }
 

@@ -22,7 +22,8 @@ pub struct OutgoingRow {
     pub item_id: String,
     /// Recipient username.
     pub recipient: String,
-    /// Wrapped key text.
+    /// The wrapped key the owner's signature covers, text (the original one if the
+    /// recipient re-wrapped it since).
     pub wrapped_key: String,
     /// Signature text.
     pub signature: String,
@@ -83,7 +84,9 @@ impl super::Store {
     ) -> StoreResult<Vec<OutgoingRow>> {
         let (t, id, who) = after.unwrap_or((i64::MIN, "", ""));
         let rows = sqlx::query(
-            "SELECT s.item_id, u.username, s.wrapped_key, s.signature, s.created_at \
+            "SELECT s.item_id, u.username, \
+               COALESCE(s.signed_wrapped_key, s.wrapped_key) AS wrapped_key, \
+               s.signature, s.created_at \
              FROM item_shares s JOIN items i ON i.id = s.item_id \
              JOIN users u ON u.id = s.recipient_id \
              WHERE i.owner_id = $1 AND (s.created_at > $2 OR (s.created_at = $2 AND \
@@ -128,19 +131,26 @@ impl super::Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Replaces the wrapped key of an item shared with `recipient_id`.
+    /// Replaces the wrapped key of an item shared with `recipient_id` and its re-wrap
+    /// signature; the wrapped key it replaces becomes the share's signed wrapped key
+    /// unless one is kept already (the original stays across rotations).
     pub async fn set_received_key(
         &self,
         recipient_id: &str,
         id: &str,
         text: &str,
+        rewrap_signature: &str,
     ) -> StoreResult<bool> {
         let r = sqlx::query(
-            "UPDATE item_shares SET wrapped_key = $3 WHERE item_id = $1 AND recipient_id = $2",
+            "UPDATE item_shares SET \
+               signed_wrapped_key = COALESCE(signed_wrapped_key, wrapped_key), \
+               wrapped_key = $3, rewrap_signature = $4 \
+             WHERE item_id = $1 AND recipient_id = $2",
         )
         .bind(id)
         .bind(recipient_id)
         .bind(text)
+        .bind(rewrap_signature)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() == 1)

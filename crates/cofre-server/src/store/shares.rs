@@ -33,14 +33,19 @@ pub struct NewShare<'a> {
     pub now: i64,
 }
 
-/// Columns of an item read through a share: the recipient's key and the signature.
+/// Columns of an item read through a share: the recipient's key, the owner's
+/// signature, and after a re-wrap the key the owner signed and the re-wrap signature.
 fn shared_columns() -> String {
-    COLUMNS.replace("i.wrapped_key", "s.wrapped_key AS wrapped_key") + ", s.signature AS signature"
+    COLUMNS.replace("i.wrapped_key", "s.wrapped_key AS wrapped_key")
+        + ", s.signature AS signature, s.signed_wrapped_key AS signed_wrapped_key, \
+           s.rewrap_signature AS rewrap_signature"
 }
 
 fn shared_from_row(row: &impl Columns) -> StoreResult<ItemRow> {
     let mut item = from_row(row)?;
     item.signature = Some(row.text("signature")?);
+    item.signed_wrapped_key = row.opt_text("signed_wrapped_key")?;
+    item.rewrap_signature = row.opt_text("rewrap_signature")?;
     Ok(item)
 }
 
@@ -55,7 +60,8 @@ static SHARED_ITEM: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl super::Store {
-    /// Adds the share of an item with an account, or replaces its key and signature.
+    /// Adds the share of an item with an account, or replaces its key and signature
+    /// (and forgets a re-wrap of the previous key).
     pub async fn put_share(&self, s: &NewShare<'_>) -> StoreResult<()> {
         let r = sqlx::query(
             "INSERT INTO item_shares (item_id, recipient_id, wrapped_key, signature, created_at) \
@@ -71,8 +77,10 @@ impl super::Store {
         match r {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
+                // A new share: what a re-wrap of the previous one kept is forgotten.
                 sqlx::query(
-                    "UPDATE item_shares SET wrapped_key = $3, signature = $4 \
+                    "UPDATE item_shares SET wrapped_key = $3, signature = $4, \
+                     signed_wrapped_key = NULL, rewrap_signature = NULL \
                      WHERE item_id = $1 AND recipient_id = $2",
                 )
                 .bind(s.item_id)
@@ -87,7 +95,8 @@ impl super::Store {
         }
     }
 
-    /// Removes a share; false when there was none.
+    /// Removes a share (the owner revoking it, or the recipient hiding it); false when
+    /// there was none.
     pub async fn delete_share(&self, item_id: &str, recipient_id: &str) -> StoreResult<bool> {
         let r = sqlx::query("DELETE FROM item_shares WHERE item_id = $1 AND recipient_id = $2")
             .bind(item_id)

@@ -477,7 +477,10 @@ async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
     s.state
         .store
         .raw_execute(
-            "DROP TABLE leases; DROP TABLE key_rotations; DELETE FROM schema_migrations WHERE version >= 4",
+            "DROP TABLE leases; DROP TABLE key_rotations; \
+             ALTER TABLE item_shares DROP COLUMN signed_wrapped_key; \
+             ALTER TABLE item_shares DROP COLUMN rewrap_signature; \
+             DELETE FROM schema_migrations WHERE version >= 4",
         )
         .await
         .unwrap();

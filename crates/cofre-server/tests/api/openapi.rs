@@ -59,6 +59,7 @@ async fn openapi_document_lists_every_route() {
         ("get", "/items/{id}/shares"),
         ("delete", "/items/{id}/shares/{username}"),
         ("get", "/shared"),
+        ("delete", "/shared/{id}"),
         ("get", "/users/{username}/public-key"),
         ("get", "/account/rotation"),
         ("post", "/account/rotation"),

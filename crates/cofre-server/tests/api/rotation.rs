@@ -1,12 +1,15 @@
 //! Key rotation: every item key re-wrapped (own and received), every share re-signed,
-//! no body re-encrypted, the old key retired; resuming an interrupted rotation; and
-//! the server refusing half-done or wrong work.
+//! no body re-encrypted, the old key retired; resuming an interrupted rotation; the
+//! server refusing half-done or wrong work; received shares that survive the
+//! recipient's rotations (FORMAT.md 9.10) while a server substituting any part of them
+//! is caught; and a recipient hiding a share.
 
 use cofre_api::ErrorCode;
 use cofre_api::rotation::{PendingKeyPair, RewrapBatch, Rewrapped};
+use cofre_client::ClientError;
 use cofre_client::client::LoggedIn;
 use cofre_client::vault::{NewItem, Source, verify_share};
-use cofre_core::format::WrappedKey;
+use cofre_core::format::{Signature, WrappedKey};
 use cofre_core::keys::ItemKey;
 use cofre_core::vault::ItemKind;
 
@@ -103,6 +106,8 @@ async fn rotation_rewraps_everything_and_retires_the_old_key() {
     assert_eq!(after, bodies_before, "no body was re-encrypted");
     let inbox = s.client.shared_with_me(ta, &rotated.keys).await.unwrap();
     assert_eq!(inbox.len(), 1);
+    // The share alice received still verifies, through her statement of the re-wrap.
+    verify_share(&inbox[0], "alice", &rotated.keys, bob.keys.public_key()).unwrap();
     let mut out = Vec::new();
     s.client
         .download(ta, &inbox[0], &mut out, &no_progress)
@@ -111,8 +116,8 @@ async fn rotation_rewraps_everything_and_retires_the_old_key() {
     assert_eq!(out, b"hi alice");
     // Bob's copy of alice's share: signed with the new key now, not the old.
     let bob_inbox = s.client.shared_with_me(tb, &bob.keys).await.unwrap();
-    verify_share(&bob_inbox[0], "bob", rotated.keys.public_key()).unwrap();
-    assert!(verify_share(&bob_inbox[0], "bob", alice.keys.public_key()).is_err());
+    verify_share(&bob_inbox[0], "bob", &bob.keys, rotated.keys.public_key()).unwrap();
+    assert!(verify_share(&bob_inbox[0], "bob", &bob.keys, alice.keys.public_key()).is_err());
     // The server publishes the new key; the password still unlocks (the user key did
     // not change); the other session is over.
     let published = s.client.public_key(tb, "alice").await.unwrap();
@@ -263,4 +268,335 @@ async fn an_interrupted_rotation_resumes_and_bad_work_is_refused() {
     assert!(rotated.keys.public_key() == new.public_key());
     let items = s.client.items(t, &rotated.keys).await.unwrap();
     assert!(items.iter().all(|i| i.opened.is_ok()) && items.len() == 3);
+}
+
+async fn sql(s: &TestServer, q: &str) {
+    assert_eq!(s.state.store.raw_execute(q).await.unwrap(), 1, "{q}");
+}
+
+/// One column of bob's share of `id`, as `GET /shared` serves it.
+async fn shared_field(
+    s: &TestServer,
+    token: &cofre_api::SecretString,
+    id: &str,
+    f: &str,
+) -> String {
+    let (_, page) = get_raw(s, "/shared", token.expose()).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .and_then(|i| i[f].as_str())
+        .unwrap_or_else(|| panic!("{f} of {id} in {page}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_shares_survive_the_recipients_rotations_and_tampering_is_caught() {
+    let s = start(|_| {}).await;
+    let alice = user(&s, "alice").await;
+    let bob = user(&s, "bob").await;
+    let carol = user(&s, "carol").await;
+    let (ta, tb) = (&alice.tokens.access_token, &bob.tokens.access_token);
+    let bob_key = s.client.public_key(ta, "bob").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4u8 {
+        let item = s
+            .client
+            .upload(
+                ta,
+                &alice.keys,
+                note(&format!("for bob {i}")),
+                Source::Bytes(vec![i; 1000 + usize::from(i)]),
+                &no_progress,
+            )
+            .await
+            .unwrap();
+        s.client
+            .share(ta, &alice.keys, "alice", &item, &bob_key)
+            .await
+            .unwrap();
+        ids.push(item.id);
+    }
+    let alice_pub = alice.keys.public_key().clone();
+    // Before bob rotates, the server hands bob a wrapped key of its own making for the
+    // last share (wrapped for bob's key: anyone can do that).
+    let forged_key = ItemKey::generate().unwrap();
+    let forged = forged_key
+        .wrap_for(&[bob.keys.public_key()], &ids[3])
+        .unwrap()
+        .pop()
+        .unwrap();
+    sql(
+        &s,
+        &format!(
+            "UPDATE item_shares SET wrapped_key = '{}' WHERE item_id = '{}'",
+            forged.to_text(),
+            ids[3]
+        ),
+    )
+    .await;
+
+    // Bob rotates: every share he received is still in his inbox, verified, and opens.
+    let r1 = s
+        .client
+        .rotate_keys(tb, &bob.keys, &bob.account_keys, "bob", &no_progress)
+        .await
+        .unwrap();
+    let inbox = check_inbox(&s, tb, &ids, &r1.keys, &alice_pub).await;
+    let first = inbox.iter().find(|x| x.id == ids[0]).unwrap();
+    assert!(first.signed_wrapped_key.is_some() && first.rewrap_signature.is_some());
+    let original = shared_field(&s, tb, &ids[0], "signed_wrapped_key").await;
+
+    // The server substitutes a part of a re-wrapped share: each is caught.
+    let w1 = shared_field(&s, tb, &ids[1], "wrapped_key").await;
+    let sw1 = shared_field(&s, tb, &ids[1], "signed_wrapped_key").await;
+    let rw1 = shared_field(&s, tb, &ids[1], "rewrap_signature").await;
+    let own_make = forged_key
+        .wrap_for(&[r1.keys.public_key()], &ids[0])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .to_text();
+    let fresh_original = {
+        let k = ItemKey::unwrap(
+            &WrappedKey::from_text(&first.wrapped_key).unwrap(),
+            r1.keys.private_key(),
+            &ids[0],
+        )
+        .unwrap();
+        k.wrap_for(&[bob.keys.public_key()], &ids[0])
+            .unwrap()
+            .pop()
+            .unwrap()
+            .to_text()
+    };
+    let current = shared_field(&s, tb, &ids[0], "wrapped_key").await;
+    let statement = shared_field(&s, tb, &ids[0], "rewrap_signature").await;
+    for (what, set) in [
+        (
+            "a wrapped key of the server's",
+            format!("wrapped_key = '{own_make}'"),
+        ),
+        (
+            "another share's wrapped key",
+            format!("wrapped_key = '{w1}'"),
+        ),
+        (
+            "another share's re-wrap signature",
+            format!("rewrap_signature = '{rw1}'"),
+        ),
+        (
+            "another share's signed key",
+            format!("signed_wrapped_key = '{sw1}'"),
+        ),
+        (
+            "another wrap of the same key as the signed one",
+            format!("signed_wrapped_key = '{fresh_original}'"),
+        ),
+        (
+            "the current key claimed as the signed one",
+            format!("signed_wrapped_key = '{current}'"),
+        ),
+        (
+            "no re-wrap record",
+            "signed_wrapped_key = NULL, rewrap_signature = NULL".to_owned(),
+        ),
+        (
+            "half a re-wrap record",
+            "rewrap_signature = NULL".to_owned(),
+        ),
+    ] {
+        sql(
+            &s,
+            &format!("UPDATE item_shares SET {set} WHERE item_id = '{}'", ids[0]),
+        )
+        .await;
+        let inbox = s.client.shared_with_me(tb, &r1.keys).await.unwrap();
+        let item = inbox.iter().find(|x| x.id == ids[0]).unwrap();
+        let err = verify_share(item, "bob", &r1.keys, &alice_pub).unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Integrity { item, .. } if *item == ids[0]),
+            "{what}: {err}"
+        );
+        sql(
+            &s,
+            &format!(
+                "UPDATE item_shares SET wrapped_key = '{current}', \
+                 signed_wrapped_key = '{original}', rewrap_signature = '{statement}' \
+                 WHERE item_id = '{}'",
+                ids[0]
+            ),
+        )
+        .await;
+        let item = s.client.item(tb, &r1.keys, &ids[0]).await.unwrap();
+        verify_share(&item, "bob", &r1.keys, &alice_pub).unwrap();
+    }
+    // Checked with bob's old key (or the server's word for his key), the statement
+    // is not his.
+    assert!(verify_share(first, "bob", &bob.keys, &alice_pub).is_err());
+
+    // Bob rotates again: the original stays the original, and everything still opens.
+    let r2 = s
+        .client
+        .rotate_keys(tb, &r1.keys, &r1.account_keys, "bob", &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        shared_field(&s, tb, &ids[0], "signed_wrapped_key").await,
+        original
+    );
+    let inbox = check_inbox(&s, tb, &ids, &r2.keys, &alice_pub).await;
+    let first = inbox.iter().find(|x| x.id == ids[0]).unwrap();
+    assert!(verify_share(first, "bob", &r1.keys, &alice_pub).is_err());
+
+    // Bob hides the share the server made up: it leaves his inbox, audited. Only the
+    // recipient can hide a share, once.
+    let tc = &carol.tokens.access_token;
+    for t in [ta, tc] {
+        let (st, b) = delete_raw(&s, &format!("/shared/{}", ids[0]), t).await;
+        assert_eq!((st, code(&b)), (404, "not_found"));
+    }
+    s.client.hide_shared(tb, &ids[3]).await.unwrap();
+    assert_eq!(
+        api_code(&s.client.hide_shared(tb, &ids[3]).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    let (st, b) = delete_raw(&s, "/shared/not-an-id", tb).await;
+    assert_eq!((st, code(&b)), (404, "not_found"));
+    let inbox = s.client.shared_with_me(tb, &r2.keys).await.unwrap();
+    assert_eq!(inbox.len(), 3);
+    assert!(inbox.iter().all(|i| i.id != ids[3]));
+    let hidden = s
+        .state
+        .store
+        .audit_rows(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.event == "item.hide" && r.outcome == "ok")
+        .count();
+    assert_eq!(hidden, 1);
+    // The owner's item itself is untouched.
+    assert_eq!(s.client.items(ta, &alice.keys).await.unwrap().len(), 4);
+
+    // The owner rotates after: she re-signs over the original key (which the server
+    // hands her), after checking her old signature over it. A server that slips in a
+    // wrapped key of its own making for her to sign is named, and nothing is signed.
+    let genuine = shared_field(&s, tb, &ids[2], "signed_wrapped_key").await;
+    sql(
+        &s,
+        &format!(
+            "UPDATE item_shares SET signed_wrapped_key = '{own_make}' WHERE item_id = '{}'",
+            ids[2]
+        ),
+    )
+    .await;
+    let err = s
+        .client
+        .rotate_keys(ta, &alice.keys, &alice.account_keys, "alice", &no_progress)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains(&ids[2]), "{err}");
+    let (_, out) = get_raw(&s, "/account/shares-out", ta.expose()).await;
+    let theirs = out["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["item_id"] == ids[2].as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        Signature::from_text(theirs["signature"].as_str().unwrap())
+            .unwrap()
+            .signer_key_id()
+            == alice_pub.key_id(),
+        "the tampered share was not re-signed"
+    );
+    // Undone, the rotation resumes and finishes; bob's shares verify with her new key.
+    sql(
+        &s,
+        &format!(
+            "UPDATE item_shares SET signed_wrapped_key = '{genuine}' WHERE item_id = '{}'",
+            ids[2]
+        ),
+    )
+    .await;
+    let ra = s
+        .client
+        .rotate_keys(ta, &alice.keys, &alice.account_keys, "alice", &no_progress)
+        .await
+        .unwrap();
+    check3(&s, tb, &ids, &r2.keys, ra.keys.public_key()).await;
+    let inbox = s.client.shared_with_me(tb, &r2.keys).await.unwrap();
+    assert!(
+        inbox
+            .iter()
+            .all(|i| verify_share(i, "bob", &r2.keys, &alice_pub).is_err()),
+        "signed by her retired key no more"
+    );
+    s.stop().await;
+}
+
+/// Bob's inbox with `keys`: his first three shares verify with `owner` and open to their
+/// bodies (one at a time and listed); the fourth, a wrapped key the server made up,
+/// is caught.
+async fn check_inbox(
+    s: &TestServer,
+    tb: &cofre_api::SecretString,
+    ids: &[String],
+    keys: &cofre_core::keys::UnlockedKeys,
+    owner: &cofre_core::keys::PublicKey,
+) -> Vec<cofre_client::vault::VaultItem> {
+    let inbox = s.client.shared_with_me(tb, keys).await.unwrap();
+    for id in ids.iter().take(3) {
+        let item = inbox.iter().find(|x| x.id == *id).unwrap();
+        verify_share(item, "bob", keys, owner).unwrap();
+    }
+    check3(s, tb, ids, keys, owner).await;
+    let bad = inbox.iter().find(|x| x.id == ids[3]).unwrap();
+    let err = verify_share(bad, "bob", keys, owner).unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Integrity { item, .. } if *item == ids[3]),
+        "{err}"
+    );
+    inbox
+}
+
+/// Bob's first three shares verify with `owner` and `keys` and open to their bodies.
+async fn check3(
+    s: &TestServer,
+    tb: &cofre_api::SecretString,
+    ids: &[String],
+    keys: &cofre_core::keys::UnlockedKeys,
+    owner: &cofre_core::keys::PublicKey,
+) {
+    for (i, id) in ids.iter().take(3).enumerate() {
+        let item = s.client.item(tb, keys, id).await.unwrap();
+        verify_share(&item, "bob", keys, owner).unwrap();
+        let mut out = Vec::new();
+        s.client
+            .download(tb, &item, &mut out, &no_progress)
+            .await
+            .unwrap();
+        assert_eq!(out, vec![i as u8; 1000 + i]);
+    }
+}
+
+async fn delete_raw(
+    s: &TestServer,
+    path: &str,
+    token: &cofre_api::SecretString,
+) -> (u16, serde_json::Value) {
+    let r = s
+        .http
+        .delete(s.url(path))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or_default())
 }

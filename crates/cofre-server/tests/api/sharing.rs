@@ -65,10 +65,10 @@ async fn share_read_revoke_between_three_accounts() {
         (item.id.as_str(), "alice")
     );
     assert_eq!(shared.content().unwrap().metadata.name, "plan.txt");
-    verify_share(shared, "bob", alice.keys.public_key()).unwrap();
+    verify_share(shared, "bob", &bob.keys, alice.keys.public_key()).unwrap();
     // Not from anyone else, and not for anyone else.
-    assert!(verify_share(shared, "bob", carol.keys.public_key()).is_err());
-    assert!(verify_share(shared, "carol", alice.keys.public_key()).is_err());
+    assert!(verify_share(shared, "bob", &bob.keys, carol.keys.public_key()).is_err());
+    assert!(verify_share(shared, "carol", &bob.keys, alice.keys.public_key()).is_err());
     let mut out = Vec::new();
     s.client
         .download(tb, shared, &mut out, &no_progress)
@@ -285,7 +285,7 @@ async fn a_server_forging_shares_or_swapping_keys_is_caught() {
     .await;
     let inbox = s.client.shared_with_me(tb, &bob.keys).await.unwrap();
     let one = inbox.iter().find(|i| i.id == a1.id).unwrap();
-    let err = verify_share(one, "bob", &pinned).unwrap_err();
+    let err = verify_share(one, "bob", &bob.keys, &pinned).unwrap_err();
     assert!(
         matches!(&err, ClientError::Integrity { item, .. } if *item == a1.id),
         "{err}"
@@ -309,9 +309,9 @@ async fn a_server_forging_shares_or_swapping_keys_is_caught() {
     let inbox = s.client.shared_with_me(tb, &bob.keys).await.unwrap();
     let one = inbox.iter().find(|i| i.id == a1.id).unwrap();
     assert!(one.content().is_err());
-    assert!(verify_share(one, "bob", &pinned).is_err());
+    assert!(verify_share(one, "bob", &bob.keys, &pinned).is_err());
     let two = inbox.iter().find(|i| i.id == a2.id).unwrap();
-    verify_share(two, "bob", &pinned).unwrap();
+    verify_share(two, "bob", &bob.keys, &pinned).unwrap();
 
     // 3. The server swaps alice's public key for mallory's: the pin catches it.
     let keys_json = serde_json::to_string(&mallory_keys(&s).await).unwrap();
@@ -330,7 +330,7 @@ async fn a_server_forging_shares_or_swapping_keys_is_caught() {
         other => panic!("a swapped key was not caught: {other:?}"),
     }
     // A share signed by the swapped-in key does not verify against the pin either.
-    assert!(verify_share(two, "bob", &reported.public_key).is_err());
+    assert!(verify_share(two, "bob", &bob.keys, &reported.public_key).is_err());
 }
 
 async fn mallory_keys(s: &TestServer) -> cofre_core::keys::AccountKeys {
