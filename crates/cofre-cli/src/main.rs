@@ -7,6 +7,7 @@ mod interrupt;
 mod prompt;
 mod session;
 mod target;
+mod transfers;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -52,6 +53,8 @@ fn main() -> anyhow::Result<()> {
             Command::Share(a) => commands::sharing::share(a).await,
             Command::Unshare(a) => commands::sharing::unshare(a).await,
             Command::Inbox(a) => commands::sharing::inbox(a).await,
+            Command::Uploads(a) => commands::uploads::run(a).await,
+            Command::Edit(a) => commands::vault::edit(a).await,
             Command::Contacts(c) => commands::contacts::run(c).await,
             Command::Keys(cli::KeysCommand::Rotate(a)) => commands::keys::rotate(a).await,
             Command::Mfa(MfaCommand::Enable(a)) => commands::mfa::enable(a).await,

@@ -136,6 +136,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "throttle_buckets",
         sql: include_str!("../../migrations/common/0006_throttle_buckets.sql"),
     },
+    Migration {
+        version: 7,
+        name: "item_replacements",
+        sql: include_str!("../../migrations/common/0007_item_replacements.sql"),
+    },
 ];
 
 /// The schema version this build migrates databases to.
