@@ -868,8 +868,9 @@ fn retryable(e: &ClientError) -> bool {
 async fn pause(attempt: usize) {
     let ms = UPLOAD_RETRY_MS
         .get(attempt)
+        .or(UPLOAD_RETRY_MS.last())
         .copied()
-        .unwrap_or(UPLOAD_RETRY_MS[UPLOAD_RETRY_MS.len() - 1]);
+        .unwrap_or(15_000);
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
