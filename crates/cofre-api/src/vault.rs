@@ -22,6 +22,18 @@ pub struct CreateItemRequest {
     pub size: u64,
 }
 
+/// `POST /api/v1/items/{id}/replace`: start a new version of a committed item. Its
+/// body goes up like any upload's (`PUT /items/{id}/body`, `GET /items/{id}/upload`),
+/// under the same id and item key with a new stream; its commit (`POST
+/// /items/{id}/commit`) replaces body, size, metadata and wrapped key together, so
+/// the id and every share stay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceItemRequest {
+    /// Encoded length of the new body stream, in bytes.
+    pub size: u64,
+}
+
 /// The answer to `POST /api/v1/items`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreateItemResponse {
@@ -133,6 +145,34 @@ pub struct Usage {
     pub quota: u64,
     /// Committed items.
     pub items: u64,
+}
+
+/// One unfinished upload of the caller's, in `GET /api/v1/items/uploads`. It counts
+/// against the quota until it is committed, cancelled (`DELETE
+/// /api/v1/items/{id}/upload`) or removed by the server when it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingUpload {
+    /// The upload's item id.
+    pub id: String,
+    /// Whether it is a new version of a committed item (cancelling it leaves the
+    /// item as it is) rather than a new item.
+    #[serde(default)]
+    pub replaces: bool,
+    /// The declared encoded length (what it reserves of the quota).
+    pub size: u64,
+    /// Bytes received so far.
+    pub received: u64,
+    /// When the upload started (Unix seconds).
+    pub created_at: i64,
+    /// When the server removes it if it is not committed (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// `GET /api/v1/items/uploads`: the caller's unfinished uploads, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingUploads {
+    /// The uploads.
+    pub uploads: Vec<PendingUpload>,
 }
 
 /// `POST /api/v1/items/{id}/shares`: give another account read access.

@@ -64,6 +64,10 @@ pub enum Command {
     Inbox(InboxArgs),
     /// Who has access to an item of yours.
     Shares(SharesArgs),
+    /// Your unfinished uploads (they count against your quota); `uploads cancel`.
+    Uploads(UploadsArgs),
+    /// Edit a note in $EDITOR and save it as a new version (same id).
+    Edit(ItemArgs),
     /// The public keys of the people you share with, pinned on first use.
     #[command(subcommand)]
     Contacts(ContactsCommand),
@@ -118,6 +122,10 @@ pub struct PutArgs {
     /// Print the new item as JSON (`{"id","name","size"}`) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Store a new version of your item of that name (same id: shares stay valid)
+    /// instead of another item with the same name.
+    #[arg(long)]
+    pub replace: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -154,6 +162,39 @@ pub struct LsArgs {
     /// JSON output (one array) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Server and state.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `cofre uploads [cancel ID|--all]`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct UploadsArgs {
+    /// Cancel uploads instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<UploadsAction>,
+    /// Listing options.
+    #[command(flatten)]
+    pub list: LsArgs,
+}
+
+/// What `cofre uploads` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum UploadsAction {
+    /// Cancel an unfinished upload (its parts are removed and its quota freed).
+    Cancel(CancelUploadArgs),
+}
+
+/// `cofre uploads cancel ID|--all`.
+#[derive(Debug, Args)]
+pub struct CancelUploadArgs {
+    /// The upload's id (or a prefix of 4 or more hex digits).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub id: Option<String>,
+    /// Cancel every unfinished upload.
+    #[arg(long)]
+    pub all: bool,
     /// Server and state.
     #[command(flatten)]
     pub client: ClientArgs,

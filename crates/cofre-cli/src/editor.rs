@@ -15,18 +15,27 @@ use crate::interrupt::Signals;
 
 /// Opens the editor on an empty private file and returns what was saved in it.
 pub(crate) async fn compose() -> anyhow::Result<String> {
+    edit("").await
+}
+
+/// Opens the editor on a private file holding `initial` and returns what was saved in
+/// it (`cofre edit`).
+pub(crate) async fn edit(initial: &str) -> anyhow::Result<String> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
     let mut signals = Signals::listen().context("listening for Ctrl-C")?;
     let dir = scratch_dir()?;
     let path = dir.path().join("note.txt");
-    std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)
         .context("creating the note's scratch file")?;
+    std::io::Write::write_all(&mut file, initial.as_bytes())
+        .context("writing the note into its scratch file")?;
+    drop(file);
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(format!("{editor} \"$1\""))

@@ -11,6 +11,7 @@ mod prompt;
 mod session;
 mod target;
 mod times;
+mod transfers;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _};
@@ -111,6 +112,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             }) => commands::sharing::hide(a).await,
             Command::Inbox(a) => commands::sharing::inbox(a.list).await,
             Command::Shares(a) => commands::sharing::shares(a).await,
+            Command::Uploads(a) => commands::uploads::run(a).await,
+            Command::Edit(a) => commands::vault::edit(a).await,
             Command::Contacts(c) => commands::contacts::run(c).await,
             Command::Keys(cli::KeysCommand::Rotate(a)) => commands::keys::rotate(a).await,
             Command::Mfa(MfaCommand::Enable(a)) => commands::mfa::enable(a).await,

@@ -112,6 +112,11 @@ impl State {
         ))
     }
 
+    /// The state directory itself (interrupted transfers keep their state under it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The pinned contacts file.
     pub fn contacts_path(&self) -> PathBuf {
         self.dir.join("contacts.json")
@@ -221,7 +226,7 @@ impl State {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(serde_json::from_slice(&b).with_context(|| {
             format!("{} is corrupt; delete it", path.display())
@@ -232,7 +237,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Opti
 }
 
 /// Writes `name` in `dir` (created 0700) through a 0600 temporary file and a rename.
-fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> anyhow::Result<()> {
+pub(crate) fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);

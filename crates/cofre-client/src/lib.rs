@@ -4,6 +4,7 @@
 //!
 //! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
 //!   [`mfa`], [`admin`], [`vault`]).
+//! - [`resume`]: uploads and downloads continued by another process.
 //! - [`password`]: the strength check the server's policy asks for.
 //! - [`contacts`]: contacts' public keys, pinned on first use.
 //! - `agent` (Unix): the local agent that keeps a session unlocked between commands.
@@ -22,6 +23,7 @@ pub mod error;
 mod hardening;
 pub mod mfa;
 pub mod password;
+pub mod resume;
 pub mod rotation;
 pub mod vault;
 

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use cofre_api::SecretString;
 use cofre_api::vault::{
-    CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage, ShareInfo,
-    ShareRequest, UpdateMetadataRequest, UploadStatus, Usage, UserPublicKey,
+    CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage, PendingUpload,
+    PendingUploads, ShareInfo, ShareRequest, UpdateMetadataRequest, UploadStatus, Usage,
+    UserPublicKey,
 };
 use cofre_core::format::stream::{self, Encryptor, PartDecryptor};
 use cofre_core::format::{SealedBox, Signature, WrappedKey};
@@ -25,8 +26,15 @@ use reqwest::Method;
 use crate::Client;
 use crate::error::{ClientError, Result};
 
-/// How often a part or a download is retried after a transport failure.
+/// How often a download is retried after a transport failure.
 const ATTEMPTS: u32 = 6;
+/// The pauses between attempts of an upload request (create, part) that failed for a
+/// reason that may pass: the server unreachable or restarting, a 5xx, or the upload
+/// held by another writer. About 76 s in all, longer than a crashed server's upload
+/// lease (60 s), so an upload outlives a server restart.
+const UPLOAD_RETRY_MS: [u64; 10] = [
+    250, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000, 15_000,
+];
 /// Parts hold at most this many chunks (8 MiB of plaintext with 64 KiB chunks).
 const MAX_CHUNKS_PER_PART: usize = 128;
 /// Longest a single body transfer may take.
@@ -292,41 +300,10 @@ impl Client {
                 (encoded, p)
             }
         };
-        let created: CreateItemResponse = self
-            .call(
-                Method::POST,
-                "/items",
-                Some(access),
-                Some(&CreateItemRequest {
-                    id: id.clone(),
-                    size: encoded,
-                }),
-            )
-            .await?;
-        let sent = async {
-            let mut offset = 0u64;
-            while let Some(part) = rx.recv().await {
-                let part = part?;
-                if part.len() as u64 > created.max_part_bytes {
-                    return Err(ClientError::Usage(
-                        "the server's part limit is below one part".into(),
-                    ));
-                }
-                let len = part.len() as u64;
-                // Shared, not copied, by every attempt to send it.
-                self.put_part(access, &id, offset, bytes::Bytes::from(part))
-                    .await?;
-                offset += len;
-                progress(offset, encoded);
-            }
-            if offset != encoded {
-                return Err(ClientError::Usage(
-                    "the input changed size while it was being read".into(),
-                ));
-            }
-            Ok(())
-        }
-        .await;
+        let created = self.create_upload(access, &id, encoded).await?;
+        let sent = self
+            .send_parts(access, &id, 0, &mut rx, &created, encoded, progress)
+            .await;
         drop(rx);
         let produced = producer
             .await
@@ -338,12 +315,199 @@ impl Client {
                 .await;
             return Err(e);
         }
+        let size = counted.load(std::sync::atomic::Ordering::Relaxed);
+        self.commit_upload(access, keys, &id, item_key, new, size, None)
+            .await
+    }
+
+    /// Starts an upload of `encoded` bytes under `id` (`POST /items`), retrying what
+    /// may pass (see [`UPLOAD_RETRY_MS`]). A retry that finds the id taken checks
+    /// whether it is this upload, created by an attempt whose answer was lost.
+    pub(crate) async fn create_upload(
+        &self,
+        access: &SecretString,
+        id: &str,
+        encoded: u64,
+    ) -> Result<CreateItemResponse> {
+        let req = CreateItemRequest {
+            id: id.to_owned(),
+            size: encoded,
+        };
+        let mut attempt = 0;
+        loop {
+            let e = match self
+                .call(Method::POST, "/items", Some(access), Some(&req))
+                .await
+            {
+                Ok(created) => return Ok(created),
+                Err(e) => e,
+            };
+            if e.code() == Some(cofre_api::ErrorCode::Conflict) {
+                // The id is taken: by this very upload if an earlier attempt's answer
+                // was lost, else it is not ours to use.
+                return match self.upload_status(access, id).await? {
+                    Some(st) if attempt > 0 && st.size == encoded => Ok(CreateItemResponse {
+                        id: id.to_owned(),
+                        // The status does not repeat the server's part limit.
+                        max_part_bytes: u64::MAX,
+                        expires_at: 0,
+                    }),
+                    _ => Err(e),
+                };
+            }
+            if !retryable(&e) || attempt >= UPLOAD_RETRY_MS.len() {
+                return Err(e);
+            }
+            pause(attempt).await;
+            attempt += 1;
+        }
+    }
+
+    /// How much of the caller's upload `id` arrived, or `None` when the server has no
+    /// such unfinished upload (it expired, was cancelled or committed).
+    pub async fn upload_status(
+        &self,
+        access: &SecretString,
+        id: &str,
+    ) -> Result<Option<UploadStatus>> {
+        match self
+            .call::<(), UploadStatus>(
+                Method::GET,
+                &format!("/items/{id}/upload"),
+                Some(access),
+                None,
+            )
+            .await
+        {
+            Ok(st) => Ok(Some(st)),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some(cofre_api::ErrorCode::NotFound | cofre_api::ErrorCode::Conflict)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The caller's unfinished uploads (they count against the quota).
+    pub async fn pending_uploads(&self, access: &SecretString) -> Result<Vec<PendingUpload>> {
+        let all: PendingUploads = self
+            .call::<(), _>(Method::GET, "/items/uploads", Some(access), None)
+            .await?;
+        Ok(all.uploads)
+    }
+
+    /// Cancels an unfinished upload of the caller's (a new item's, or a new version's:
+    /// then the item stays as it is): its parts are removed and its quota freed.
+    pub async fn cancel_upload(&self, access: &SecretString, id: &str) -> Result<()> {
+        self.call_empty::<()>(
+            Method::DELETE,
+            &format!("/items/{id}/upload"),
+            Some(access),
+            None,
+        )
+        .await
+    }
+
+    /// Starts a new version of the caller's committed item `id` (`POST
+    /// /items/{id}/replace`), retried like [`Client::create_upload`].
+    pub(crate) async fn start_replacement(
+        &self,
+        access: &SecretString,
+        id: &str,
+        encoded: u64,
+    ) -> Result<CreateItemResponse> {
+        let req = cofre_api::vault::ReplaceItemRequest { size: encoded };
+        let path = format!("/items/{id}/replace");
+        let mut attempt = 0;
+        loop {
+            let e = match self
+                .call(Method::POST, &path, Some(access), Some(&req))
+                .await
+            {
+                Ok(created) => return Ok(created),
+                Err(e) => e,
+            };
+            if e.code() == Some(cofre_api::ErrorCode::Conflict) {
+                // Started by an earlier attempt whose answer was lost, or by another
+                // run: not ours to continue unless it is this very request's.
+                return match self.upload_status(access, id).await? {
+                    Some(st) if attempt > 0 && st.size == encoded && st.received == 0 => {
+                        Ok(CreateItemResponse {
+                            id: id.to_owned(),
+                            max_part_bytes: u64::MAX,
+                            expires_at: 0,
+                        })
+                    }
+                    _ => Err(e),
+                };
+            }
+            if !retryable(&e) || attempt >= UPLOAD_RETRY_MS.len() {
+                return Err(e);
+            }
+            pause(attempt).await;
+            attempt += 1;
+        }
+    }
+
+    /// Sends the parts `rx` yields, the first at `offset`, then checks that the
+    /// stream ends at `encoded`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_parts(
+        &self,
+        access: &SecretString,
+        id: &str,
+        mut offset: u64,
+        rx: &mut tokio::sync::mpsc::Receiver<Result<Vec<u8>>>,
+        created: &CreateItemResponse,
+        encoded: u64,
+        progress: Progress<'_>,
+    ) -> Result<()> {
+        while let Some(part) = rx.recv().await {
+            let part = part?;
+            if part.len() as u64 > created.max_part_bytes {
+                return Err(ClientError::Usage(
+                    "the server's part limit is below one part".into(),
+                ));
+            }
+            let len = part.len() as u64;
+            // Shared, not copied, by every attempt to send it.
+            self.put_part(access, id, offset, bytes::Bytes::from(part))
+                .await?;
+            offset += len;
+            progress(offset, encoded);
+        }
+        if offset != encoded {
+            return Err(ClientError::Usage(
+                "the input changed size while it was being read".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Commits the upload `id`: seals the metadata (with `created`, or now), wraps the
+    /// item key for the caller, and returns the item, opened.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn commit_upload(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        id: &str,
+        item_key: ItemKey,
+        new: NewItem,
+        size: u64,
+        created: Option<i64>,
+    ) -> Result<VaultItem> {
+        let id = id.to_owned();
         let metadata = ItemMetadata {
             kind: new.kind,
             name: new.name,
             content_type: new.content_type,
-            size: counted.load(std::sync::atomic::Ordering::Relaxed),
-            created: now(),
+            size,
+            created: created.unwrap_or_else(now),
             modified: now(),
         };
         let wrapped = item_key
@@ -354,14 +518,35 @@ impl Client {
             metadata: metadata.seal(&item_key, &id)?,
             wrapped_key: wrapped,
         };
-        let item: Item = self
-            .call(
-                Method::POST,
-                &format!("/items/{id}/commit"),
-                Some(access),
-                Some(&req),
-            )
-            .await?;
+        let mut attempt = 0;
+        let item: Item = loop {
+            match self
+                .call(
+                    Method::POST,
+                    &format!("/items/{id}/commit"),
+                    Some(access),
+                    Some(&req),
+                )
+                .await
+            {
+                Ok(item) => break item,
+                // A commit whose answer was lost: the item is there.
+                Err(e)
+                    if attempt > 0
+                        && e.code() == Some(cofre_api::ErrorCode::Conflict)
+                        && e.to_string().contains("already committed") =>
+                {
+                    break self
+                        .call::<(), _>(Method::GET, &format!("/items/{id}"), Some(access), None)
+                        .await?;
+                }
+                Err(e) if retryable(&e) && attempt < UPLOAD_RETRY_MS.len() => {
+                    pause(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         Ok(VaultItem {
             id: item.id,
             owner: item.owner,
@@ -390,21 +575,18 @@ impl Client {
     ) -> Result<()> {
         let end = offset + part.len() as u64;
         let mut last_err = None;
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..=UPLOAD_RETRY_MS.len() {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                pause(attempt - 1).await;
                 // Where is the server? The part may have arrived before the failure.
-                let st: UploadStatus = match self
-                    .call::<(), _>(
-                        Method::GET,
-                        &format!("/items/{id}/upload"),
-                        Some(access),
-                        None,
-                    )
-                    .await
-                {
-                    Ok(st) => st,
-                    Err(e @ ClientError::Http(_)) => {
+                let st: UploadStatus = match self.upload_status(access, id).await {
+                    Ok(Some(st)) => st,
+                    Ok(None) => {
+                        return Err(ClientError::Usage(format!(
+                            "the server no longer has upload {id} (it expired or was cancelled)"
+                        )));
+                    }
+                    Err(e) if retryable(&e) => {
                         last_err = Some(e);
                         continue;
                     }
@@ -432,10 +614,13 @@ impl Client {
                 .await;
             match resp {
                 Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) if r.status().is_server_error() => {
-                    last_err = Some(crate::client::api_error(r).await);
+                Ok(r) => {
+                    let e = crate::client::api_error(r).await;
+                    if !retryable(&e) {
+                        return Err(e);
+                    }
+                    last_err = Some(e);
                 }
-                Ok(r) => return Err(crate::client::api_error(r).await),
                 Err(e) => last_err = Some(e.into()),
             }
         }
@@ -542,8 +727,26 @@ impl Client {
         progress: Progress<'_>,
     ) -> Result<u64> {
         let opened = item.content()?;
+        let mut dec =
+            PartDecryptor::new(opened.key.key(), &body_context(&item.id), item.encoded_size);
+        self.download_into(access, item, &mut dec, out, None, progress)
+            .await
+    }
+
+    /// Fetches the body from `dec`'s position on, decrypting into `out` and, when
+    /// given, appending the raw ciphertext to `tee` (for a later run to resume from);
+    /// retries dropped connections with a range request. Returns the plaintext length
+    /// written.
+    pub(crate) async fn download_into(
+        &self,
+        access: &SecretString,
+        item: &VaultItem,
+        dec: &mut PartDecryptor,
+        out: &mut (dyn Write + Send),
+        mut tee: Option<&mut std::fs::File>,
+        progress: Progress<'_>,
+    ) -> Result<u64> {
         let id = &item.id;
-        let mut dec = PartDecryptor::new(opened.key.key(), &body_context(id), item.encoded_size);
         let mut written = 0u64;
         let mut failures = 0;
         loop {
@@ -558,6 +761,9 @@ impl Client {
                 }
                 while let Some(bytes) = resp.chunk().await? {
                     let plain = dec.push(&bytes).map_err(|e| integrity(id, e))?;
+                    if let Some(t) = tee.as_deref_mut() {
+                        t.write_all(&bytes).map_err(ClientError::Io)?;
+                    }
                     out.write_all(&plain).map_err(ClientError::Output)?;
                     written += plain.len() as u64;
                     progress(dec.position(), item.encoded_size);
@@ -571,6 +777,11 @@ impl Client {
                     failures += 1;
                     tracing_free_sleep(failures).await;
                     dec.discard_pending();
+                    if let Some(t) = tee.as_deref_mut() {
+                        // Keep only whole verified chunks; the range resumes there.
+                        t.set_len(dec.position())?;
+                        std::io::Seek::seek(t, std::io::SeekFrom::Start(dec.position()))?;
+                    }
                     let _ = e;
                 }
                 Err(e) => return Err(e),
@@ -685,6 +896,30 @@ impl Client {
         self.call_empty::<()>(Method::DELETE, &format!("/items/{id}"), Some(access), None)
             .await
     }
+}
+
+/// Whether an upload request that failed this way may succeed if sent again: the
+/// server was unreachable or restarting (transport errors, 5xx), or the upload is
+/// held by another writer (`conflict`: a request still running, or a lease left by a
+/// server that crashed, which expires).
+fn retryable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Http(_) => true,
+        ClientError::Api { status, code, .. } => {
+            *status >= 500 || *code == cofre_api::ErrorCode::Conflict
+        }
+        _ => false,
+    }
+}
+
+/// The pause before retry number `attempt + 1` of an upload request.
+async fn pause(attempt: usize) {
+    let ms = UPLOAD_RETRY_MS
+        .get(attempt)
+        .or(UPLOAD_RETRY_MS.last())
+        .copied()
+        .unwrap_or(15_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 async fn tracing_free_sleep(attempt: u32) {

@@ -213,7 +213,7 @@ const SB_CTX: &[u8] = b"cofre/v1/test";
 fn sealed_box_file() -> Value {
     let k = key(0x01);
     let mut cases = Vec::new();
-    let inputs: [(&str, Vec<u8>, &[u8]); 6] = [
+    let inputs: [(&str, Vec<u8>, &[u8]); 7] = [
         ("empty plaintext: one block of padding", Vec::new(), SB_CTX),
         ("one byte", vec![0x61], SB_CTX),
         ("15 bytes: one byte of padding", pattern(15, 3), SB_CTX),
@@ -227,6 +227,16 @@ fn sealed_box_file() -> Value {
             "UTF-8 context",
             b"ol\xc3\xa1".to_vec(),
             "cofre/v1/caf\u{e9}".as_bytes(),
+        ),
+        (
+            "an interrupted upload's state (9.11): item key and stream header",
+            [
+                pattern(64, 11),
+                vec![0x04, 0x01, 0x01, 0x10],
+                pattern(16, 12),
+            ]
+            .concat(),
+            b"cofre/v1/client/upload-checkpoint/00112233445566778899aabbccddeeff",
         ),
     ];
     for (i, (name, pt, ctx)) in inputs.into_iter().enumerate() {

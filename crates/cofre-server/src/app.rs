@@ -80,12 +80,28 @@ pub async fn open(config: ServerConfig) -> Result<(AppState, bool), StartError> 
     let hasher = Hasher::new(config.bcrypt_cost, config.bcrypt_threads).await?;
     let audit = AuditLog::load(&store).await?;
     let blobs = crate::blobs::open_blob_store(&config.blobs, &config.data_dir).await?;
-    let instance: Arc<str> = crate::lease::instance_id().into();
+    let claimed = crate::lease::Instance::claim(&config.data_dir).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "claiming an instance slot in {}: {e}",
+            config.data_dir.join("instances").display()
+        ))
+    })?;
+    // Leases this id holds were left by this server's previous life (its slot is locked
+    // by us now): a crash mid-upload would otherwise keep clients out until they expire.
+    let released = store.release_leases_of(&claimed.id).await?;
+    if released > 0 {
+        tracing::info!(
+            leases = released,
+            "gave back the leases an earlier run of this server left behind"
+        );
+    }
+    let instance: Arc<str> = claimed.id.clone().into();
     let backups =
         crate::backup::schedule::Backups::new(backup_settings(&config)?, instance.to_string());
     let metrics: Arc<crate::metrics::Metrics> = Arc::default();
     let state = AppState {
         instance,
+        instance_slot: Arc::new(claimed),
         backups: Arc::new(backups),
         blobs,
         uploads_busy: Arc::default(),

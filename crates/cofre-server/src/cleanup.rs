@@ -35,6 +35,14 @@ pub async fn run_once(app: &AppState, now: i64) -> Result<Removed, CleanupError>
             removed.expired_uploads += 1;
         }
     }
+    // New versions of committed items: the row first (the item stays as it is), then
+    // the upload's bytes, never the item's blob.
+    for id in app.store.expired_replacements(now).await? {
+        if app.store.cancel_expired_replacement(&id, now).await? {
+            app.blobs.delete_upload(&id).await?;
+            removed.expired_uploads += 1;
+        }
+    }
     // List the blobs first, then the rows: bytes are written only after their row
     // exists, so a blob listed before the rows were read and without a row is an
     // orphan (one query for the rows, not one per blob).

@@ -93,10 +93,15 @@ pub enum ApiError {
     #[error("the server is busy or not ready; retry shortly")]
     Unavailable,
     /// Over the storage quota.
-    #[error("storage quota exceeded: {used} of {quota} bytes used, this needs {needed} more")]
+    #[error(
+        "storage quota exceeded: {used} of {quota} bytes used, this needs {needed} more{}",
+        pending_note(*pending)
+    )]
     QuotaExceeded {
         /// Bytes used.
         used: u64,
+        /// Of those, bytes reserved by unfinished uploads.
+        pending: u64,
         /// The quota.
         quota: u64,
         /// Bytes this request needs.
@@ -302,5 +307,17 @@ fn from_rejection(r: &JsonRejection) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         _ => ApiError::BadRequest(r.body_text()),
+    }
+}
+
+/// The part of the quota message about unfinished uploads, when there are any.
+fn pending_note(pending: u64) -> String {
+    if pending == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({pending} of the bytes used are unfinished uploads: `cofre uploads` lists them, \
+             `cofre uploads cancel` frees them)"
+        )
     }
 }

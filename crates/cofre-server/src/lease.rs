@@ -85,7 +85,74 @@ impl Drop for Lease {
     }
 }
 
-/// A random id for this server process, naming it as a lease holder.
-pub fn instance_id() -> String {
-    crate::auth::tokens::random_id().unwrap_or_else(|_| format!("pid-{}", std::process::id()))
+/// This server's identity as a lease holder: stable across restarts on the same data
+/// directory, so that a server restarted after a crash can give back the leases its
+/// previous life held (uploads it was writing) instead of leaving clients to wait for
+/// them to expire.
+///
+/// The identity is one of the slots `DATA/instances/<n>` (a file holding a random id),
+/// claimed with an exclusive advisory lock held as long as this value lives: a server
+/// takes the lowest slot no live process holds. A crashed server's lock dies with it,
+/// so its successor takes the same slot and the same id; two live servers sharing a
+/// data directory (SQLite replicas) hold two slots, and servers on their own data
+/// directories (PostgreSQL replicas) have ids of their own, so none ever releases
+/// another live server's leases.
+#[derive(Debug)]
+pub struct Instance {
+    /// The holder id written into leases.
+    pub id: String,
+    _lock: std::fs::File,
+}
+
+/// Most slots tried before giving up (as many live servers on one data directory).
+const MAX_SLOTS: u32 = 64;
+
+impl Instance {
+    /// Claims the lowest free slot under `data_dir/instances`, creating it (and its
+    /// random id) when new.
+    pub fn claim(data_dir: &std::path::Path) -> std::io::Result<Self> {
+        use std::io::{Read as _, Write as _};
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let dir = data_dir.join("instances");
+        let mut b = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(b.recursive(true), 0o700);
+        b.create(&dir)?;
+        for slot in 0..MAX_SLOTS {
+            let path = dir.join(slot.to_string());
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => continue,
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+            let mut id = String::new();
+            file.read_to_string(&mut id)?;
+            let id = id.trim().to_owned();
+            let valid = id.len() >= 16
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let id = if valid {
+                id
+            } else {
+                let fresh = crate::auth::tokens::random_id()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                file.set_len(0)?;
+                file.write_all(fresh.as_bytes())?;
+                file.sync_all()?;
+                fresh
+            };
+            return Ok(Self { id, _lock: file });
+        }
+        Err(std::io::Error::other(format!(
+            "{MAX_SLOTS} servers already hold the instance slots in {}",
+            dir.display()
+        )))
+    }
 }

@@ -36,8 +36,11 @@ pub struct AppState {
     /// Uploads with a part being written right now by this process (across servers,
     /// a database lease per upload keeps one writer).
     pub uploads_busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
-    /// This server process's id as a lease holder (random per start).
+    /// This server's id as a lease holder: stable across restarts on the same data
+    /// directory (see [`crate::lease::Instance`]).
     pub instance: Arc<str>,
+    /// The instance slot this server holds locked while it runs.
+    pub instance_slot: Arc<crate::lease::Instance>,
     /// This server's metrics (`GET /metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Per-address limits of registration and prelogin (this process's buckets).

@@ -10,4 +10,5 @@ pub mod mfa;
 pub mod migrate;
 pub mod server;
 pub mod sharing;
+pub mod uploads;
 pub mod vault;

@@ -30,6 +30,8 @@ pub(crate) struct Vault {
     pub(crate) username: String,
     /// The pinned contacts file.
     pub(crate) contacts_path: PathBuf,
+    /// The client's state directory (interrupted transfers).
+    pub(crate) state_dir: PathBuf,
 }
 
 /// The unlocked session, ready for vault commands.
@@ -46,6 +48,7 @@ pub(crate) async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault>
         server: session.server.clone(),
         username: session.username.clone(),
         contacts_path: state.contacts_path(),
+        state_dir: state.dir().to_owned(),
     })
 }
 
@@ -159,12 +162,20 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         .content_type
         .clone()
         .unwrap_or_else(|| guess_content_type(&name).to_owned());
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let replace = same_name(&items, &name, a.replace)?;
     let new = NewItem {
         kind: ItemKind::File,
         name,
         content_type,
     };
     if stdin {
+        if replace.is_some() {
+            bail!(
+                "--replace does not take standard input yet: save it to a file and `cofre put \
+                 FILE --replace --name NAME`"
+            );
+        }
         let item = upload(&v, new, Source::Unsized(Box::new(std::io::stdin())), None).await?;
         return print_stored(&item, a.json);
     }
@@ -174,9 +185,156 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
     if !meta.is_file() {
         bail!("{} is not a regular file", a.path.display());
     }
-    let len = meta.len();
-    let item = upload(&v, new, Source::Sized(Box::new(file), len), None).await?;
-    print_stored(&item, a.json)
+    let upload = crate::transfers::begin_upload(&v, &a.path, &meta, replace).await?;
+    let bar = progress_bar("uploading");
+    let b = bar.clone();
+    let progress = move |done: u64, all: u64| {
+        b.set_length(all);
+        b.set_position(done);
+    };
+    let item = v
+        .client
+        .upload_file(
+            &v.token,
+            &v.keys,
+            new,
+            Box::new(file),
+            &upload.checkpoint,
+            upload.received,
+            &progress,
+        )
+        .await;
+    bar.finish_and_clear();
+    match item {
+        Ok(item) => {
+            upload.forget();
+            if a.json || replace.is_none() {
+                return print_stored(&item, a.json);
+            }
+            let meta = &item.content()?.metadata;
+            println!("{}  {}  {}  (new version)", item.id, human(meta.size), meta.name);
+            Ok(())
+        }
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            if upload.after_failure(&v, &e).await {
+                eprintln!(
+                    "the upload was interrupted; run the same `cofre put` again to continue it \
+                     (or `cofre uploads cancel {}` to abandon it)",
+                    upload.checkpoint.id
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Your items named `name`: with `replace`, the one to store a new version of (none:
+/// a new item; several: an error naming them); without, a warning that this makes
+/// another item of that name.
+fn same_name<'a>(
+    items: &'a [VaultItem],
+    name: &str,
+    replace: bool,
+) -> anyhow::Result<Option<&'a VaultItem>> {
+    let named: Vec<&VaultItem> = items
+        .iter()
+        .filter(|i| i.content().is_ok_and(|c| c.metadata.name == name))
+        .collect();
+    match (replace, named.as_slice()) {
+        (true, []) => {
+            eprintln!("no item is named {name:?} yet: storing a new one");
+            Ok(None)
+        }
+        (true, [one]) => Ok(Some(one)),
+        (true, many) => bail!(
+            "{} items are named {name:?}; rename or remove all but one first:\n  {}",
+            many.len(),
+            many.iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ),
+        (false, []) => Ok(None),
+        (false, some) => {
+            let ids: Vec<&str> = some.iter().map(|i| i.id.as_str()).collect();
+            eprintln!(
+                "warning: you already have an item named {name:?} ({}): this stores another \
+                 one beside it; use --replace to store a new version of it instead (same id, \
+                 its shares stay)",
+                ids.join(", ")
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// `cofre edit NOTE`: the note in `$EDITOR`, saved back as a new version of the same
+/// item (same id and key, so its shares stay); nothing is stored when the text did
+/// not change.
+pub async fn edit(a: ItemArgs) -> anyhow::Result<()> {
+    let v = open(&a.client).await?;
+    let items = v.client.items(&v.token, &v.keys).await?;
+    let item = resolve(&items, &a.item)?;
+    let meta = item.content()?.metadata.clone();
+    if meta.kind != ItemKind::Note {
+        bail!(
+            "{:?} is a file, not a note: `cofre get` it, change it, and `cofre put FILE \
+             --replace`",
+            meta.name
+        );
+    }
+    let mut old = zeroize::Zeroizing::new(Vec::new());
+    download(&v, item, &mut *old).await?;
+    let old = std::str::from_utf8(&old).context("the note is not UTF-8 text")?;
+    let text = zeroize::Zeroizing::new(crate::editor::edit(old).await?);
+    if text.as_str() == old {
+        println!("No changes: nothing stored.");
+        return Ok(());
+    }
+    if text.trim().is_empty() {
+        bail!("the note is empty now: nothing stored (`cofre rm` deletes a note)");
+    }
+    let bytes = text.as_bytes().to_vec();
+    let checkpoint = cofre_client::resume::UploadCheckpoint::new_version(item, bytes.len() as u64)?;
+    let new = NewItem {
+        kind: ItemKind::Note,
+        name: meta.name.clone(),
+        content_type: meta.content_type.clone(),
+    };
+    let bar = progress_bar("uploading");
+    let b = bar.clone();
+    let progress = move |done: u64, all: u64| {
+        b.set_length(all);
+        b.set_position(done);
+    };
+    let saved = v
+        .client
+        .upload_file(
+            &v.token,
+            &v.keys,
+            new,
+            Box::new(std::io::Cursor::new(bytes)),
+            &checkpoint,
+            None,
+            &progress,
+        )
+        .await;
+    bar.finish_and_clear();
+    let saved = match saved {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing to continue from: the text lives only in this process. (A
+            // conflict is another version on its way, not ours to cancel.)
+            if e.code() != Some(cofre_client::api::ErrorCode::Conflict) {
+                let _ = v.client.cancel_upload(&v.token, &item.id).await;
+            }
+            return Err(e.into());
+        }
+    };
+    let m = &saved.content()?.metadata;
+    println!("{}  {}  {}  (new version)", saved.id, human(m.size), m.name);
+    Ok(())
 }
 
 /// `cofre note [TEXT]`.
@@ -403,6 +561,53 @@ pub(crate) async fn download(
     Ok(r?)
 }
 
+/// Downloads `item` into the temporary file `out`, continuing from the ciphertext
+/// kept in `kept` by an interrupted earlier run (verified chunk by chunk first; if it
+/// does not verify, it is discarded and the download starts over).
+async fn download_kept(
+    v: &Vault,
+    item: &VaultItem,
+    kept: &mut std::fs::File,
+    out: &mut std::fs::File,
+    path: &Path,
+) -> anyhow::Result<u64> {
+    use std::io::Seek as _;
+    let had = kept.metadata()?.len();
+    if had > 0 {
+        eprintln!(
+            "resuming download of {} at {} of {}",
+            path.display(),
+            human(had.min(item.encoded_size)),
+            human(item.encoded_size)
+        );
+    }
+    let bar = progress_bar("downloading");
+    let b = bar.clone();
+    let progress = move |done: u64, all: u64| {
+        b.set_length(all);
+        b.set_position(done);
+    };
+    let mut r = v
+        .client
+        .download_resuming(&v.token, item, kept, out, &progress)
+        .await;
+    if had > 0
+        && let Err(cofre_client::ClientError::Integrity { reason, .. }) = &r
+        && reason.contains("kept partial")
+    {
+        eprintln!("the kept partial download does not verify: starting over");
+        kept.set_len(0)?;
+        out.set_len(0)?;
+        out.seek(std::io::SeekFrom::Start(0))?;
+        r = v
+            .client
+            .download_resuming(&v.token, item, kept, out, &progress)
+            .await;
+    }
+    bar.finish_and_clear();
+    Ok(r?)
+}
+
 /// `cofre get`: see [`crate::target`] for where and how the plaintext is written.
 pub async fn get(a: GetArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
@@ -422,14 +627,31 @@ pub async fn get(a: GetArgs) -> anyhow::Result<()> {
         Target::File { path, replace } => {
             // Listening before the temporary file exists, so that no signal can end
             // the process while plaintext is in it; on a signal or an error it is
-            // dropped, which removes it.
+            // dropped, which removes it. What survives an interruption is the
+            // ciphertext received so far, for the next `get` to continue from.
             let mut signals = crate::interrupt::Signals::listen()?;
             let mut tmp = target::temp_beside(&path)?;
+            let (kept_path, mut kept) = crate::transfers::kept_download(&v, item)?;
             let n = signals
-                .guard(download(&v, item, tmp.as_file_mut()))
-                .await??;
-            target::save(tmp, &path, replace)?;
-            (path, n)
+                .guard(download_kept(&v, item, &mut kept, tmp.as_file_mut(), &path))
+                .await?;
+            match n {
+                Ok(n) => {
+                    target::save(tmp, &path, replace)?;
+                    let _ = std::fs::remove_file(&kept_path);
+                    (path, n)
+                }
+                Err(e) => {
+                    // Data the server sent that does not verify is no use later.
+                    if matches!(
+                        e.downcast_ref::<cofre_client::ClientError>(),
+                        Some(cofre_client::ClientError::Integrity { .. })
+                    ) {
+                        let _ = std::fs::remove_file(&kept_path);
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
     eprintln!("{} ({})", path.display(), human(n));

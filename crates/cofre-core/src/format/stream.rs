@@ -287,6 +287,20 @@ impl Encryptor {
         })
     }
 
+    /// The encryptor of a stream already begun with `header` (written by
+    /// [`Encryptor::header`] of an earlier one, same key and context), to encrypt its
+    /// remaining chunks with [`Encryptor::seal_at`]: for an upload resumed by another
+    /// process. The caller must encrypt each index exactly once per stream (a chunk
+    /// sent again is simply encrypted again, with a fresh IV, and replaces the first).
+    pub fn resume(key: &SymmetricKey, context: &[u8], header: &[u8]) -> Result<Self> {
+        let (log2, nonce) = parse_header(header)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Error::Malformed {
+            what: WHAT,
+            reason: "header must be 20 bytes",
+        })?;
+        Self::with_nonce(key, context, log2, &nonce)
+    }
+
     /// The header to write before the first chunk.
     pub fn header(&self) -> &[u8; HEADER_LEN] {
         &self.header

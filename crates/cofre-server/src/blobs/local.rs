@@ -188,11 +188,24 @@ impl BlobStore for LocalBlobs {
         })
     }
 
+    fn replace<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
+        // A rename over the old file: readers that opened it keep reading it.
+        self.finish(key)
+    }
+
     fn delete<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
         Box::pin(async move {
             Self::check(key)?;
             remove_if_exists(&self.upload_path(key)).await?;
             remove_if_exists(&self.blob_path(key)).await?;
+            Ok(())
+        })
+    }
+
+    fn delete_upload<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
+        Box::pin(async move {
+            Self::check(key)?;
+            remove_if_exists(&self.upload_path(key)).await?;
             Ok(())
         })
     }

@@ -108,8 +108,17 @@ pub trait BlobStore: Send + Sync + Debug {
     /// The blob `key` from `offset` on, with the blob's total length.
     fn open<'a>(&'a self, key: &'a str, offset: u64) -> BlobFuture<'a, (BlobReader, u64)>;
 
+    /// Turns the finished upload `key` into the blob `key`, replacing the blob that is
+    /// there (a new version of an item): readers see the old blob or the new one, or,
+    /// in object storage, briefly none (`NotFound`), never a mix. Done again after a
+    /// crash, it succeeds if the upload is gone and a blob is there.
+    fn replace<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()>;
+
     /// Removes the blob and the upload `key`, whichever exist.
     fn delete<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()>;
+
+    /// Removes only the upload `key` (an abandoned new version), never the blob.
+    fn delete_upload<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()>;
 
     /// Everything stored, for the cleanup pass.
     fn list(&self) -> BlobFuture<'_, Vec<StoredKey>>;

@@ -667,12 +667,36 @@ impl BlobStore for S3Blobs {
         Box::pin(self.open_impl(key, offset))
     }
 
+    fn replace<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
+        Box::pin(async move {
+            Self::check_key(key)?;
+            if self.parts(&self.upload_dir(key)).await?.is_empty() {
+                // Replaced before (a retry after a crash), or nothing to do.
+                return match self.read_marker(key).await? {
+                    Some(_) => Ok(()),
+                    None => Err(BlobError::NotFound),
+                };
+            }
+            // The old marker goes first: from then on the old parts are not a blob, and
+            // the finish below writes the new one's parts and marker.
+            not_found_is_ok(self.store.delete(&self.blob_dir(key).join(MARKER)).await)?;
+            self.finish_impl(key).await
+        })
+    }
+
     fn delete<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
         Box::pin(async move {
             Self::check_key(key)?;
             let blob = self.blob_dir(key);
             not_found_is_ok(self.store.delete(&blob.clone().join(MARKER)).await)?;
             self.delete_dir(&blob).await?;
+            self.delete_dir(&self.upload_dir(key)).await
+        })
+    }
+
+    fn delete_upload<'a>(&'a self, key: &'a str) -> BlobFuture<'a, ()> {
+        Box::pin(async move {
+            Self::check_key(key)?;
             self.delete_dir(&self.upload_dir(key)).await
         })
     }

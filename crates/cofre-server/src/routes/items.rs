@@ -14,7 +14,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use cofre_api::vault::{
     BodyOffset, CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage,
-    ItemsQuery, UpdateMetadataRequest, UploadStatus, Usage,
+    ItemsQuery, PendingUpload, PendingUploads, ReplaceItemRequest, UpdateMetadataRequest,
+    UploadStatus, Usage,
 };
 use cofre_core::format::stream;
 use futures_util::TryStreamExt as _;
@@ -31,8 +32,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/items", get(list).post(create))
         .route("/items/usage", get(usage))
+        .route("/items/uploads", get(pending_uploads))
         .route("/items/{id}", get(get_item).delete(delete_item))
-        .route("/items/{id}/upload", get(upload_status))
+        .route(
+            "/items/{id}/upload",
+            get(upload_status).delete(cancel_upload),
+        )
+        .route("/items/{id}/replace", post(replace))
         .route(
             "/items/{id}/body",
             get(download)
@@ -92,6 +98,35 @@ pub(crate) async fn owned(
         }
         Some(_) if !committed => Err(ApiError::Conflict("the item is already committed".into())),
         _ => Err(ApiError::NotFound),
+    }
+}
+
+/// The caller's upload `id` that may be written or committed: a new item's
+/// (uncommitted, not expired), or a new version of a committed item (`replacing`).
+/// Returns the row and the upload's declared size. Anything else is 404, or 409 for a
+/// committed item with no new version on its way.
+pub(crate) async fn writable(
+    app: &AppState,
+    s: &AuthSession,
+    id: &str,
+) -> Result<(ItemRow, u64), ApiError> {
+    if !valid_key(id) {
+        return Err(ApiError::NotFound);
+    }
+    let now = crate::clock::now();
+    match app.store.item(&s.user.id, id).await? {
+        Some(row) if !row.committed => {
+            if row.expires_at < now {
+                return Err(ApiError::NotFound);
+            }
+            let size = row.size;
+            Ok((row, size))
+        }
+        Some(row) => match row.replacing {
+            Some(r) if r.expires_at >= now => Ok((row, r.size)),
+            _ => Err(ApiError::Conflict("the item is already committed".into())),
+        },
+        None => Err(ApiError::NotFound),
     }
 }
 
@@ -223,6 +258,7 @@ pub(crate) async fn create(
         Err(CreateItemError::Quota { used }) => {
             return Err(ApiError::QuotaExceeded {
                 used,
+                pending: app.store.pending_bytes(&s.user.id).await?,
                 quota,
                 needed: req.size,
             });
@@ -253,10 +289,10 @@ pub(crate) async fn upload_status(
     s: AuthSession,
     Path(id): Path<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
-    let row = owned(&app, &s, &id, false).await?;
+    let (_, size) = writable(&app, &s, &id).await?;
     Ok(Json(UploadStatus {
         received: app.blobs.upload_len(&id).await?,
-        size: row.size,
+        size,
     }))
 }
 
@@ -279,13 +315,13 @@ pub(crate) async fn upload_part(
     body: Body,
 ) -> Result<Json<UploadStatus>, ApiError> {
     let q = query(q)?;
-    let row = owned(&app, &s, &id, false).await?;
+    let (_, size) = writable(&app, &s, &id).await?;
     let max_part = app.config.max_part_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_part || q.offset.saturating_add(n) > row.size) {
+    if declared.is_some_and(|n| n > max_part || q.offset.saturating_add(n) > size) {
         return Err(ApiError::PayloadTooLarge);
     }
     let busy = Busy::take(&app, &id).await?;
@@ -294,14 +330,11 @@ pub(crate) async fn upload_part(
     let reader = std::pin::pin!(reader);
     let received = app
         .blobs
-        .write_part(&id, q.offset, reader, row.size, max_part)
+        .write_part(&id, q.offset, reader, size, max_part)
         .await?;
     upload.finished(received.saturating_sub(q.offset));
     busy.release().await;
-    Ok(Json(UploadStatus {
-        received,
-        size: row.size,
-    }))
+    Ok(Json(UploadStatus { received, size }))
 }
 
 #[utoipa::path(
@@ -320,7 +353,7 @@ pub(crate) async fn commit(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CommitItemRequest>,
 ) -> Result<Json<Item>, ApiError> {
-    let row = owned(&app, &s, &id, false).await?;
+    let (row, size) = writable(&app, &s, &id).await?;
     // A client with a stale copy of the account's key (rotated elsewhere) would make
     // an item nobody can open.
     let account = s.account(&app).await?;
@@ -338,21 +371,28 @@ pub(crate) async fn commit(
             received = len;
         }
     }
-    if received != row.size {
-        return Err(ApiError::UploadIncomplete {
-            received,
-            size: row.size,
-        });
+    if received != size {
+        return Err(ApiError::UploadIncomplete { received, size });
     }
-    app.blobs.finish(&id).await?;
     let metadata = req.metadata.to_text();
     let wrapped_key = req.wrapped_key.to_text();
     let now = crate::clock::now();
-    if !app
-        .store
-        .commit_item(&s.user.id, &id, &metadata, &wrapped_key, now)
-        .await?
-    {
+    let done = if row.committed {
+        // A new version: the body first (readers see the old one or the new one),
+        // then size, metadata and key in one statement. A crash in between leaves the
+        // new version pending with its body in place: the client's retried commit
+        // finds the upload gone and the blob of the new length, and finishes.
+        app.blobs.replace(&id).await?;
+        app.store
+            .commit_replacement(&s.user.id, &id, &metadata, &wrapped_key, now)
+            .await?
+    } else {
+        app.blobs.finish(&id).await?;
+        app.store
+            .commit_item(&s.user.id, &id, &metadata, &wrapped_key, now)
+            .await?
+    };
+    if !done {
         return Err(ApiError::NotFound);
     }
     busy.release().await;
@@ -431,6 +471,149 @@ pub(crate) async fn usage(
         quota: app.config.quota_bytes,
         items,
     }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/uploads",
+    tag = "items",
+    summary = "The caller's unfinished uploads (they count against the quota)",
+    responses((status = 200, description = "OK", body = PendingUploads), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn pending_uploads(
+    State(app): State<AppState>,
+    s: AuthSession,
+) -> Result<Json<PendingUploads>, ApiError> {
+    let rows = app.store.pending_uploads(&s.user.id).await?;
+    let mut uploads = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (size, created_at, expires_at) = match (row.committed, row.replacing) {
+            (true, Some(r)) => (r.size, r.created_at, r.expires_at),
+            _ => (row.size, row.created_at, row.expires_at),
+        };
+        uploads.push(PendingUpload {
+            received: app.blobs.upload_len(&row.id).await?,
+            replaces: row.committed,
+            id: row.id,
+            size,
+            created_at,
+            expires_at,
+        });
+    }
+    uploads.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(Json(PendingUploads { uploads }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/replace",
+    tag = "items",
+    summary = "Start a new version of a committed item (same id, same shares)",
+    params(("id" = String, Path, description = "Item id")),
+    request_body = ReplaceItemRequest,
+    responses((status = 201, description = "Created", body = CreateItemResponse), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn replace(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReplaceItemRequest>,
+) -> Result<(StatusCode, Json<CreateItemResponse>), ApiError> {
+    if !valid_key(&id) {
+        return Err(ApiError::NotFound);
+    }
+    if req.size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
+        return Err(ApiError::BadRequest(
+            "size is shorter than any encrypted stream".into(),
+        ));
+    }
+    let max = app.config.max_item_bytes;
+    if req.size > max {
+        return Err(ApiError::ItemTooLarge { max });
+    }
+    let now = crate::clock::now();
+    let expires_at = now + app.config.upload_expiry_secs;
+    let quota = app.config.quota_bytes;
+    match app
+        .store
+        .start_replacement(&NewUpload {
+            id: &id,
+            owner_id: &s.user.id,
+            size: req.size,
+            now,
+            expires_at,
+            quota,
+        })
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::NotFound),
+        Err(CreateItemError::Taken) => {
+            return Err(ApiError::Conflict(
+                "a new version of this item is already being uploaded: continue it, or cancel \
+                 it (DELETE /items/{id}/upload)"
+                    .into(),
+            ));
+        }
+        Err(CreateItemError::Quota { used }) => {
+            return Err(ApiError::QuotaExceeded {
+                used,
+                pending: app.store.pending_bytes(&s.user.id).await?,
+                quota,
+                needed: req.size,
+            });
+        }
+        Err(CreateItemError::Store(e)) => return Err(e.into()),
+    }
+    // Bytes a crashed, abandoned earlier version left are not this one's.
+    app.blobs.delete_upload(&id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateItemResponse {
+            id,
+            max_part_bytes: app.config.max_part_bytes,
+            expires_at,
+        }),
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/items/{id}/upload",
+    tag = "items",
+    summary = "Cancel an unfinished upload: a new item's, or a new version's (the item stays)",
+    params(("id" = String, Path, description = "Item id")),
+    responses((status = 204, description = "Done"), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn cancel_upload(
+    State(app): State<AppState>,
+    s: AuthSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !valid_key(&id) {
+        return Err(ApiError::NotFound);
+    }
+    match app.store.item(&s.user.id, &id).await? {
+        Some(row) if !row.committed => {
+            if !app.store.delete_upload(&id).await? {
+                return Err(ApiError::NotFound);
+            }
+            if let Err(e) = app.blobs.delete(&id).await {
+                tracing::warn!(error = %e, "could not remove a cancelled upload; cleanup will");
+            }
+        }
+        Some(row) if row.replacing.is_some() => {
+            if !app.store.cancel_replacement(&s.user.id, &id).await? {
+                return Err(ApiError::NotFound);
+            }
+            app.blobs.delete_upload(&id).await?;
+        }
+        _ => return Err(ApiError::NotFound),
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

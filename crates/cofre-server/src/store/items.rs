@@ -40,6 +40,19 @@ pub struct ItemRow {
     pub signed_wrapped_key: Option<String>,
     /// With `signed_wrapped_key`: the recipient's signature over the re-wrap.
     pub rewrap_signature: Option<String>,
+    /// A new version of this committed item on its way, if any.
+    pub replacing: Option<Replacing>,
+}
+
+/// A new version of a committed item being uploaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replacing {
+    /// Its declared encoded length.
+    pub size: u64,
+    /// When it started.
+    pub created_at: i64,
+    /// When the cleanup removes it if it is not committed.
+    pub expires_at: i64,
 }
 
 /// A new upload.
@@ -76,7 +89,8 @@ pub enum CreateItemError {
 }
 
 pub(super) const COLUMNS: &str = "i.id, i.owner_id, u.username, i.committed, i.size, i.metadata, \
-                       i.wrapped_key, i.created_at, i.updated_at, i.expires_at";
+                       i.wrapped_key, i.created_at, i.updated_at, i.expires_at, \
+                       i.replacing_size, i.replacing_created_at, i.replacing_expires_at";
 
 pub(super) fn to_u64(v: i64, what: &'static str) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt {
@@ -107,8 +121,24 @@ pub(super) fn from_row(row: &impl Columns) -> StoreResult<ItemRow> {
         signature: None,
         signed_wrapped_key: None,
         rewrap_signature: None,
+        replacing: match (
+            row.opt_int("replacing_size")?,
+            row.opt_int("replacing_created_at")?,
+            row.opt_int("replacing_expires_at")?,
+        ) {
+            (Some(size), Some(created_at), Some(expires_at)) => Some(Replacing {
+                size: to_u64(size, "new version size")?,
+                created_at,
+                expires_at,
+            }),
+            _ => None,
+        },
     })
 }
+
+/// Bytes an account holds: committed items, uploads, and new versions on their way
+/// (SQL over `items`, for `WHERE owner_id = ...`).
+const HELD: &str = "COALESCE(SUM(size + COALESCE(replacing_size, 0)), 0)";
 
 /// What [`super::Store::item`] runs (`$1` the item id, `$2` the owner's account id).
 static ITEM: LazyLock<String> = LazyLock::new(|| {
@@ -124,9 +154,11 @@ impl super::Store {
     pub async fn usage(&self, owner_id: &str) -> StoreResult<(u64, u64)> {
         let row = sqlx::query(
             // PostgreSQL sums BIGINT into NUMERIC: cast back for one portable type.
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used, \
-                    CAST(COALESCE(SUM(committed), 0) AS BIGINT) AS items \
-             FROM items WHERE owner_id = $1",
+            sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({HELD} AS BIGINT) AS used, \
+                        CAST(COALESCE(SUM(committed), 0) AS BIGINT) AS items \
+                 FROM items WHERE owner_id = $1"
+            )),
         )
         .bind(owner_id)
         .fetch_one(self.pool())
@@ -152,11 +184,11 @@ impl super::Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO items (id, owner_id, committed, size, created_at, updated_at, expires_at) \
              SELECT $1, $2, 0, $3, $4, $4, $5 \
-             WHERE (SELECT COALESCE(SUM(size), 0) FROM items WHERE owner_id = $2) + $3 <= $6",
-        )
+             WHERE (SELECT {HELD} FROM items WHERE owner_id = $2) + $3 <= $6"
+        )))
         .bind(u.id)
         .bind(u.owner_id)
         .bind(size)
@@ -279,6 +311,165 @@ impl super::Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// Every unfinished upload of `owner_id`, new items and new versions (expired ones
+    /// not yet removed included: they count against the quota until then).
+    pub async fn pending_uploads(&self, owner_id: &str) -> StoreResult<Vec<ItemRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i JOIN users u ON u.id = i.owner_id \
+             WHERE i.owner_id = $1 AND (i.committed = 0 OR i.replacing_size IS NOT NULL) \
+             ORDER BY i.created_at, i.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Bytes reserved by the unfinished uploads of `owner_id`.
+    pub async fn pending_bytes(&self, owner_id: &str) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN committed = 0 THEN size ELSE 0 END \
+                                      + COALESCE(replacing_size, 0)), 0) AS BIGINT) AS pending \
+             FROM items WHERE owner_id = $1",
+        )
+        .bind(owner_id)
+        .fetch_one(self.pool())
+        .await?;
+        to_u64(row.try_get("pending")?, "pending bytes")
+    }
+
+    /// Starts a new version of the committed item `id` of `owner_id`, of `size`
+    /// encoded bytes, if the owner stays within `quota` counting both versions (the
+    /// quota check and the update under the owner's row lock, as for
+    /// [`Self::create_upload`]). `Taken` when a new version is already on its way;
+    /// `Ok(false)` when there is no such committed item.
+    pub async fn start_replacement(&self, u: &NewUpload<'_>) -> Result<bool, CreateItemError> {
+        let size = to_i64(u.size)?;
+        let quota = to_i64(u.quota)?;
+        let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(u.owner_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let row = optional(
+            sqlx::query(
+                "SELECT replacing_size FROM items WHERE id = $1 AND owner_id = $2 AND committed = 1",
+            )
+            .bind(u.id)
+            .bind(u.owner_id)
+            .fetch_one(&mut *tx)
+            .await,
+        )?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        if row
+            .try_get::<Option<i64>, _>("replacing_size")
+            .map_err(StoreError::from)?
+            .is_some()
+        {
+            return Err(CreateItemError::Taken);
+        }
+        let used = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST({HELD} AS BIGINT) AS used FROM items WHERE owner_id = $1"
+        )))
+        .bind(u.owner_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::from)?
+        .try_get::<i64, _>("used")
+        .map_err(StoreError::from)?;
+        if used.saturating_add(size) > quota {
+            return Err(CreateItemError::Quota {
+                used: to_u64(used, "usage")?,
+            });
+        }
+        sqlx::query(
+            "UPDATE items SET replacing_size = $3, replacing_created_at = $4, \
+                              replacing_expires_at = $5 \
+             WHERE id = $1 AND owner_id = $2 AND committed = 1",
+        )
+        .bind(u.id)
+        .bind(u.owner_id)
+        .bind(size)
+        .bind(u.now)
+        .bind(u.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(true)
+    }
+
+    /// Makes the new version of `id` the item: its size, the new sealed metadata and
+    /// wrapped key, in one statement. False when no new version is on its way.
+    pub async fn commit_replacement(
+        &self,
+        owner_id: &str,
+        id: &str,
+        metadata: &str,
+        wrapped_key: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE items SET size = replacing_size, metadata = $3, wrapped_key = $4, \
+                              updated_at = $5, replacing_size = NULL, \
+                              replacing_created_at = NULL, replacing_expires_at = NULL \
+             WHERE id = $1 AND owner_id = $2 AND committed = 1 \
+               AND replacing_size IS NOT NULL",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .bind(metadata)
+        .bind(wrapped_key)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Abandons the new version of the item `id` of `owner_id`; the item stays as it
+    /// is. False when there was none.
+    pub async fn cancel_replacement(&self, owner_id: &str, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE items SET replacing_size = NULL, replacing_created_at = NULL, \
+                              replacing_expires_at = NULL \
+             WHERE id = $1 AND owner_id = $2 AND replacing_size IS NOT NULL",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Abandons the new version of `id` if it expired before `now` (the cleanup).
+    pub async fn cancel_expired_replacement(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE items SET replacing_size = NULL, replacing_created_at = NULL, \
+                              replacing_expires_at = NULL \
+             WHERE id = $1 AND replacing_expires_at < $2",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Ids of items whose new version expired before `now`.
+    pub async fn expired_replacements(&self, now: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM items WHERE replacing_expires_at < $1")
+            .bind(now)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("id").map_err(StoreError::from))
+            .collect()
     }
 
     /// Ids of uploads that expired before `now`.

@@ -39,4 +39,15 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Gives back every lease `holder` holds; returns how many. Called at start with
+    /// this server's own stable id (see [`crate::lease::Instance`]): what it finds was
+    /// left by its previous life, which crashed.
+    pub async fn release_leases_of(&self, holder: &str) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM leases WHERE holder = $1")
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected())
+    }
 }

@@ -141,6 +141,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "share_rewrap",
         sql: include_str!("../../migrations/common/0007_share_rewrap.sql"),
     },
+    Migration {
+        version: 8,
+        name: "item_replacements",
+        sql: include_str!("../../migrations/common/0008_item_replacements.sql"),
+    },
 ];
 
 /// The schema version this build migrates databases to.

@@ -480,6 +480,9 @@ async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
             "DROP TABLE leases; DROP TABLE key_rotations; \
              ALTER TABLE item_shares DROP COLUMN signed_wrapped_key; \
              ALTER TABLE item_shares DROP COLUMN rewrap_signature; \
+             ALTER TABLE items DROP COLUMN replacing_size; \
+             ALTER TABLE items DROP COLUMN replacing_created_at; \
+             ALTER TABLE items DROP COLUMN replacing_expires_at; \
              DELETE FROM schema_migrations WHERE version >= 4",
         )
         .await

@@ -31,4 +31,5 @@ mod slow_clients;
 mod throttling;
 mod tls;
 mod tokens;
+mod uploads;
 mod vault;
