@@ -212,7 +212,12 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
                 return print_stored(&item, a.json);
             }
             let meta = &item.content()?.metadata;
-            println!("{}  {}  {}  (new version)", item.id, human(meta.size), meta.name);
+            println!(
+                "{}  {}  {}  (new version)",
+                item.id,
+                human(meta.size),
+                meta.name
+            );
             Ok(())
         }
         Err(e) => {

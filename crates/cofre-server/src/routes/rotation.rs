@@ -204,15 +204,40 @@ pub(crate) async fn rewrap(
             .set_own_item_key(&s.user.id, &r.item_id, &r.wrapped_key.to_text())
             .await?;
     }
+    // A received share's statement must cover the wrapped key the owner signed as
+    // stored now: one made before the owner shared the item again (or a wrong one) is
+    // skipped, and the share stays on the old key for the client's next round.
     for r in &req.received {
-        app.store
-            .set_received_key(
-                &s.user.id,
+        let Some((owner, original)) = app
+            .store
+            .received_share_original(&s.user.id, &r.item_id)
+            .await?
+        else {
+            continue;
+        };
+        let covers = WrappedKey::from_text(&original).is_ok_and(|o| {
+            cofre_core::vault::verify_share_rewrap(
+                &r.rewrap_signature,
+                &new,
                 &r.item_id,
-                &r.wrapped_key.to_text(),
-                &r.rewrap_signature.to_text(),
+                &owner,
+                &s.user.username,
+                &o,
+                &r.wrapped_key,
             )
-            .await?;
+            .is_ok()
+        });
+        if covers {
+            app.store
+                .set_received_key(
+                    &s.user.id,
+                    &r.item_id,
+                    &original,
+                    &r.wrapped_key.to_text(),
+                    &r.rewrap_signature.to_text(),
+                )
+                .await?;
+        }
     }
     for r in &req.signatures {
         let Some(recipient) = app.store.user_by_name(&r.recipient).await? else {

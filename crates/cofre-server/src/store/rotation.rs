@@ -131,13 +131,39 @@ impl super::Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// The owner's username and the wrapped key the owner signed (the share's signed
+    /// wrapped key, or its current one before any re-wrap) of an item shared with
+    /// `recipient_id`; `None` when there is no such share.
+    pub async fn received_share_original(
+        &self,
+        recipient_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT u.username, COALESCE(s.signed_wrapped_key, s.wrapped_key) AS original \
+             FROM item_shares s JOIN items i ON i.id = s.item_id \
+             JOIN users u ON u.id = i.owner_id \
+             WHERE s.item_id = $1 AND s.recipient_id = $2",
+        )
+        .bind(id)
+        .bind(recipient_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get("username")?, r.try_get("original")?)))
+            .transpose()
+    }
+
     /// Replaces the wrapped key of an item shared with `recipient_id` and its re-wrap
-    /// signature; the wrapped key it replaces becomes the share's signed wrapped key
-    /// unless one is kept already (the original stays across rotations).
+    /// signature, only if the wrapped key the owner signed is still `original` (an
+    /// owner who shared the item again meanwhile signed another one: then nothing is
+    /// written and `false` returned). The wrapped key it replaces becomes the share's
+    /// signed wrapped key unless one is kept already (the original stays across
+    /// rotations).
     pub async fn set_received_key(
         &self,
         recipient_id: &str,
         id: &str,
+        original: &str,
         text: &str,
         rewrap_signature: &str,
     ) -> StoreResult<bool> {
@@ -145,12 +171,14 @@ impl super::Store {
             "UPDATE item_shares SET \
                signed_wrapped_key = COALESCE(signed_wrapped_key, wrapped_key), \
                wrapped_key = $3, rewrap_signature = $4 \
-             WHERE item_id = $1 AND recipient_id = $2",
+             WHERE item_id = $1 AND recipient_id = $2 \
+               AND COALESCE(signed_wrapped_key, wrapped_key) = $5",
         )
         .bind(id)
         .bind(recipient_id)
         .bind(text)
         .bind(rewrap_signature)
+        .bind(original)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() == 1)

@@ -5,7 +5,7 @@
 //! is caught; and a recipient hiding a share.
 
 use cofre_api::ErrorCode;
-use cofre_api::rotation::{PendingKeyPair, RewrapBatch, Rewrapped};
+use cofre_api::rotation::{PendingKeyPair, RewrapBatch, Rewrapped, RewrappedShare};
 use cofre_client::ClientError;
 use cofre_client::client::LoggedIn;
 use cofre_client::vault::{NewItem, Source, verify_share};
@@ -268,6 +268,145 @@ async fn an_interrupted_rotation_resumes_and_bad_work_is_refused() {
     assert!(rotated.keys.public_key() == new.public_key());
     let items = s.client.items(t, &rotated.keys).await.unwrap();
     assert!(items.iter().all(|i| i.opened.is_ok()) && items.len() == 3);
+}
+
+/// Bob's share of `id` as `GET /shared` serves it.
+async fn shared_entry(
+    s: &TestServer,
+    token: &cofre_api::SecretString,
+    id: &str,
+) -> serde_json::Value {
+    let (_, page) = get_raw(s, "/shared", token.expose()).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} in {page}"))
+}
+
+/// A re-wrap statement must cover the wrapped key the owner signs as stored when it
+/// arrives: one made before the owner shared the item again (a race between the
+/// owner's share and the recipient's rotation), or one over another key, is not
+/// recorded, and the share stays on the recipient's old key for the rotation's next
+/// round, which then gets it right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_or_wrong_rewrap_statement_is_not_recorded() {
+    let s = start(|_| {}).await;
+    let alice = user(&s, "alice").await;
+    let bob = user(&s, "bob").await;
+    let (ta, tb) = (&alice.tokens.access_token, &bob.tokens.access_token);
+    let bob_key = s.client.public_key(ta, "bob").await.unwrap();
+    let item = s
+        .client
+        .upload(
+            ta,
+            &alice.keys,
+            note("n"),
+            Source::Bytes(b"hello bob".to_vec()),
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    s.client
+        .share(ta, &alice.keys, "alice", &item, &bob_key)
+        .await
+        .unwrap();
+    // Bob's rotation, started by hand, prepares the re-wrap of the share he holds.
+    let (public_key, protected_private_key, new) = bob.keys.new_key_pair().unwrap();
+    let body = serde_json::to_string(&PendingKeyPair {
+        public_key,
+        protected_private_key,
+    })
+    .unwrap();
+    let (st, _, _) = post_raw(&s, "/account/rotation", Some(tb.expose()), &body).await;
+    assert_eq!(st, 201);
+    let w0_text = shared_entry(&s, tb, &item.id).await["wrapped_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let w0 = WrappedKey::from_text(&w0_text).unwrap();
+    let key = ItemKey::unwrap(&w0, bob.keys.private_key(), &item.id).unwrap();
+    let w1 = key
+        .wrap_for(&[new.public_key()], &item.id)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let sign = |original: &WrappedKey| {
+        cofre_core::vault::sign_share_rewrap(
+            new.private_key(),
+            &item.id,
+            "alice",
+            "bob",
+            original,
+            &w1,
+        )
+        .unwrap()
+    };
+    let send = |statement: Signature| {
+        let batch = RewrapBatch {
+            received: vec![RewrappedShare {
+                item_id: item.id.clone(),
+                wrapped_key: w1.clone(),
+                rewrap_signature: statement,
+            }],
+            ..RewrapBatch::default()
+        };
+        let s = &s;
+        async move {
+            s.http
+                .put(s.url("/account/rotation/rewrap"))
+                .bearer_auth(tb.expose())
+                .json(&batch)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // By the pending key, but over another original: not recorded.
+    assert_eq!(send(sign(&w1)).await, 204);
+    let e = shared_entry(&s, tb, &item.id).await;
+    assert_eq!(e["wrapped_key"], w0_text.as_str(), "{e}");
+    assert!(e["rewrap_signature"].is_null(), "{e}");
+
+    // Alice shares the item with bob again (a new wrap, a new signature) before bob's
+    // statement over the first wrap arrives: it is stale, and not recorded.
+    let statement = sign(&w0);
+    s.client
+        .share(ta, &alice.keys, "alice", &item, &bob_key)
+        .await
+        .unwrap();
+    let again = shared_entry(&s, tb, &item.id).await["wrapped_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(again, w0_text);
+    assert_eq!(send(statement).await, 204);
+    let e = shared_entry(&s, tb, &item.id).await;
+    assert_eq!(e["wrapped_key"], again.as_str(), "{e}");
+    assert!(
+        e["rewrap_signature"].is_null() && e["signed_wrapped_key"].is_null(),
+        "{e}"
+    );
+
+    // The rotation, resumed by the client, re-wraps what alice signs now: the share
+    // verifies and opens under bob's new key.
+    let rotated = s
+        .client
+        .rotate_keys(tb, &bob.keys, &bob.account_keys, "bob", &no_progress)
+        .await
+        .unwrap();
+    let it = s.client.item(tb, &rotated.keys, &item.id).await.unwrap();
+    verify_share(&it, "bob", &rotated.keys, alice.keys.public_key()).unwrap();
+    let mut out = Vec::new();
+    s.client
+        .download(tb, &it, &mut out, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(out, b"hello bob");
 }
 
 async fn sql(s: &TestServer, q: &str) {
