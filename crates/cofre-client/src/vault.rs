@@ -901,10 +901,14 @@ impl Client {
 /// Whether an upload request that failed this way may succeed if sent again: the
 /// server was unreachable or restarting (transport errors, 5xx), or the upload is
 /// held by another writer (`conflict`: a request still running, or a lease left by a
-/// server that crashed, which expires).
+/// server that crashed, which expires). A full disk on the server (`507
+/// insufficient_storage`) is not waited out: the person is told at once.
 fn retryable(e: &ClientError) -> bool {
     match e {
         ClientError::Http(_) => true,
+        ClientError::Api { code, .. } if *code == cofre_api::ErrorCode::InsufficientStorage => {
+            false
+        }
         ClientError::Api { status, code, .. } => {
             *status >= 500 || *code == cofre_api::ErrorCode::Conflict
         }
