@@ -208,6 +208,41 @@ impl Drop for Busy {
     }
 }
 
+/// The checks every new upload (a new item or a new version) passes before anything
+/// is stored: an encoded size no stream is shorter than, and at most `--max-item`.
+/// Returns now, the upload's expiry and the account quota.
+fn upload_limits(app: &AppState, size: u64) -> Result<(i64, i64, u64), ApiError> {
+    if size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
+        return Err(ApiError::BadRequest(
+            "size is shorter than any encrypted stream".into(),
+        ));
+    }
+    let max = app.config.max_item_bytes;
+    if size > max {
+        return Err(ApiError::ItemTooLarge { max });
+    }
+    let now = crate::clock::now();
+    Ok((
+        now,
+        now + app.config.upload_expiry_secs,
+        app.config.quota_bytes,
+    ))
+}
+
+/// `quota_exceeded` for an upload of `needed` bytes, with the caller's bytes in
+/// unfinished uploads (so the message can point at `cofre uploads`).
+async fn quota_exceeded(app: &AppState, s: &AuthSession, used: u64, needed: u64) -> ApiError {
+    match app.store.pending_bytes(&s.user.id).await {
+        Ok(pending) => ApiError::QuotaExceeded {
+            used,
+            pending,
+            quota: app.config.quota_bytes,
+            needed,
+        },
+        Err(e) => e.into(),
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/items",
@@ -227,18 +262,7 @@ pub(crate) async fn create(
             "id must be 32 lowercase hex digits (128 random bits)".into(),
         ));
     }
-    if req.size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
-        return Err(ApiError::BadRequest(
-            "size is shorter than any encrypted stream".into(),
-        ));
-    }
-    let max = app.config.max_item_bytes;
-    if req.size > max {
-        return Err(ApiError::ItemTooLarge { max });
-    }
-    let now = crate::clock::now();
-    let expires_at = now + app.config.upload_expiry_secs;
-    let quota = app.config.quota_bytes;
+    let (now, expires_at, quota) = upload_limits(&app, req.size)?;
     match app
         .store
         .create_upload(&NewUpload {
@@ -256,12 +280,7 @@ pub(crate) async fn create(
             return Err(ApiError::Conflict("this item id is taken".into()));
         }
         Err(CreateItemError::Quota { used }) => {
-            return Err(ApiError::QuotaExceeded {
-                used,
-                pending: app.store.pending_bytes(&s.user.id).await?,
-                quota,
-                needed: req.size,
-            });
+            return Err(quota_exceeded(&app, &s, used, req.size).await);
         }
         Err(CreateItemError::Store(e)) => return Err(e.into()),
     }
@@ -524,18 +543,7 @@ pub(crate) async fn replace(
     if !valid_key(&id) {
         return Err(ApiError::NotFound);
     }
-    if req.size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
-        return Err(ApiError::BadRequest(
-            "size is shorter than any encrypted stream".into(),
-        ));
-    }
-    let max = app.config.max_item_bytes;
-    if req.size > max {
-        return Err(ApiError::ItemTooLarge { max });
-    }
-    let now = crate::clock::now();
-    let expires_at = now + app.config.upload_expiry_secs;
-    let quota = app.config.quota_bytes;
+    let (now, expires_at, quota) = upload_limits(&app, req.size)?;
     match app
         .store
         .start_replacement(&NewUpload {
@@ -558,12 +566,7 @@ pub(crate) async fn replace(
             ));
         }
         Err(CreateItemError::Quota { used }) => {
-            return Err(ApiError::QuotaExceeded {
-                used,
-                pending: app.store.pending_bytes(&s.user.id).await?,
-                quota,
-                needed: req.size,
-            });
+            return Err(quota_exceeded(&app, &s, used, req.size).await);
         }
         Err(CreateItemError::Store(e)) => return Err(e.into()),
     }
