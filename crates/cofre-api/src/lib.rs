@@ -11,12 +11,14 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod json;
 pub mod mfa;
 pub mod rotation;
 pub mod schema;
 pub mod secret;
 pub mod username;
 pub mod vault;
+pub mod version;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use secret::SecretString;

@@ -17,8 +17,12 @@ use serde::{Deserialize, Serialize};
 pub struct CreateItemRequest {
     /// The new item's id: 32 lowercase hex digits (128 random bits) chosen by the
     /// client, which binds the item key, metadata and body to it before uploading.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub id: String,
-    /// Encoded length of the body stream, in bytes (what the upload will send).
+    /// Encoded length of the body stream, in bytes (what the upload will send): at
+    /// least [`MIN_BODY_LEN`], at most 2^63−1 (and the server's `max_item_bytes`).
+    #[schema(minimum = 84, maximum = 9_223_372_036_854_775_807_u64)]
+    #[serde(deserialize_with = "crate::json::integral_u64")]
     pub size: u64,
 }
 
@@ -30,9 +34,19 @@ pub struct CreateItemRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceItemRequest {
-    /// Encoded length of the new body stream, in bytes.
+    /// Encoded length of the new body stream, in bytes (as in [`CreateItemRequest`]).
+    #[schema(minimum = 84, maximum = 9_223_372_036_854_775_807_u64)]
+    #[serde(deserialize_with = "crate::json::integral_u64")]
     pub size: u64,
 }
+
+/// The shortest encoded body a stream can have (an empty plaintext written with any
+/// chunk size, docs/FORMAT.md 8.3): the smallest `size` an upload may declare.
+pub const MIN_BODY_LEN: u64 = 84;
+
+/// The largest `size` an upload may declare (the database stores sizes as signed
+/// 64-bit integers); a server's `max_item_bytes` is usually far smaller.
+pub const MAX_BODY_LEN: u64 = i64::MAX as u64;
 
 /// The answer to `POST /api/v1/items`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -207,4 +221,18 @@ pub struct UserPublicKey {
     /// The account's RSA public key (SPKI). Pin its fingerprint: the server could lie.
     #[schema(value_type = String)]
     pub public_key: PublicKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use cofre_core::format::stream;
+
+    /// The bounds the OpenAPI document declares for `size` are the format's.
+    #[test]
+    fn the_declared_body_bounds_are_the_formats() {
+        for log2 in stream::MIN_CHUNK_LOG2..=stream::MAX_CHUNK_LOG2 {
+            assert_eq!(stream::encrypted_len(0, log2), super::MIN_BODY_LEN);
+        }
+        assert_eq!(super::MAX_BODY_LEN, 9_223_372_036_854_775_807);
+    }
 }

@@ -168,6 +168,13 @@ impl Client {
         self.call::<(), _>(Method::GET, "/policy", None, None).await
     }
 
+    /// The server's API version, format version and capabilities
+    /// (`GET /api/v1/version`). A server older than that route answers `not_found`.
+    pub async fn version(&self) -> Result<cofre_api::version::VersionInfo> {
+        self.call::<(), _>(Method::GET, "/version", None, None)
+            .await
+    }
+
     /// The KDF salt and parameters for a username.
     pub async fn prelogin(&self, username: &str) -> Result<PreloginResponse> {
         let req = PreloginRequest {

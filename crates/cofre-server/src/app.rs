@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::items::router())
         .merge(routes::shares::router())
         .merge(routes::rotation::router())
+        .merge(routes::version::router())
         .merge(routes::openapi::router());
     Router::new()
         .merge(routes::health::router())

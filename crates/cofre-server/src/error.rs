@@ -153,9 +153,10 @@ impl ApiError {
             Self::BadRequest(_) | Self::InvalidUsername(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::UsernameTaken | Self::Conflict(_) | Self::MfaAlreadyEnabled => {
-                StatusCode::CONFLICT
-            }
+            Self::UsernameTaken
+            | Self::Conflict(_)
+            | Self::MfaAlreadyEnabled
+            | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::RegistrationClosed
             | Self::Forbidden
             | Self::AccountLocked
@@ -164,7 +165,7 @@ impl ApiError {
             | Self::MfaRequired
             | Self::Unauthorized
             | Self::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
-            Self::InvalidMfaCode | Self::MfaNotEnabled => StatusCode::BAD_REQUEST,
+            Self::InvalidMfaCode => StatusCode::BAD_REQUEST,
             Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -195,6 +195,13 @@ pub(crate) async fn reset_mfa(
     admin: AdminSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    // Turning one's own second factor off takes a code (`POST /mfa/totp/disable`): a
+    // stolen admin session must not be enough.
+    if id == admin.0.user.id {
+        return Err(ApiError::Conflict(
+            "an admin cannot reset their own MFA: disable it with a code".into(),
+        ));
+    }
     if app.store.user_by_id(&id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
@@ -268,7 +275,7 @@ pub struct AuditQuery {
     pub after: i64,
     /// At most this many (1..=1000, default 100).
     #[serde(default)]
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     /// Only rows at or after this time (Unix seconds).
     #[serde(default)]
     pub since: Option<i64>,
@@ -282,7 +289,7 @@ pub struct AuditQuery {
     path = "/api/v1/admin/audit",
     tag = "admin",
     summary = "Audit events",
-    params(("after" = Option<i64>, Query, description = "Events after this sequence number"), ("limit" = Option<i64>, Query, description = "At most this many (1..=1000)"), ("since" = Option<i64>, Query, description = "Events at or after this time (Unix seconds)"), ("order" = Option<String>, Query, description = "`asc` (chain order, default) or `desc` (newest first)")),
+    params(("after" = Option<i64>, Query, description = "Events after this sequence number"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many (1..=1000, default 100)"), ("since" = Option<i64>, Query, description = "Events at or after this time (Unix seconds)"), ("order" = Option<String>, Query, pattern = "^(asc|desc)$", description = "`asc` (chain order, default) or `desc` (newest first)")),
     responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -292,7 +299,7 @@ pub(crate) async fn audit(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = i64::from(super::paging::limit(q.limit, 100)?);
     let newest_first = match q.order.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,

@@ -17,7 +17,6 @@ use cofre_api::vault::{
     ItemsQuery, PendingUpload, PendingUploads, ReplaceItemRequest, UpdateMetadataRequest,
     UploadStatus, Usage,
 };
-use cofre_core::format::stream;
 use futures_util::TryStreamExt as _;
 use tokio_util::io::{ReaderStream, StreamReader};
 
@@ -97,6 +96,11 @@ pub(crate) async fn owned(
             Ok(row)
         }
         Some(_) if !committed => Err(ApiError::Conflict("the item is already committed".into())),
+        // The caller's own upload that has not been committed: it exists, but is not an
+        // item yet (`POST /items` starts an upload, docs/VAULT.md).
+        Some(row) if row.expires_at >= crate::clock::now() => Err(ApiError::Conflict(
+            "the item's upload is not committed yet".into(),
+        )),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -136,15 +140,20 @@ async fn readable(app: &AppState, s: &AuthSession, id: &str) -> Result<ItemRow, 
     if !valid_key(id) {
         return Err(ApiError::NotFound);
     }
-    if let Some(row) = app.store.item(&s.user.id, id).await?
-        && row.committed
-    {
-        return Ok(row);
+    let pending = match app.store.item(&s.user.id, id).await? {
+        Some(row) if row.committed => return Ok(row),
+        Some(row) => row.expires_at >= crate::clock::now(),
+        None => false,
+    };
+    match app.store.shared_item(&s.user.id, id).await? {
+        Some(row) => Ok(row),
+        // The caller's own upload that has not been committed: it exists, but is not an
+        // item yet (`POST /items` starts an upload, docs/VAULT.md).
+        None if pending => Err(ApiError::Conflict(
+            "the item's upload is not committed yet".into(),
+        )),
+        None => Err(ApiError::NotFound),
     }
-    app.store
-        .shared_item(&s.user.id, id)
-        .await?
-        .ok_or(ApiError::NotFound)
 }
 
 /// One writer per upload at a time, held while a part is written or committed: in this
@@ -212,9 +221,14 @@ impl Drop for Busy {
 /// is stored: an encoded size no stream is shorter than, and at most `--max-item`.
 /// Returns now, the upload's expiry and the account quota.
 fn upload_limits(app: &AppState, size: u64) -> Result<(i64, i64, u64), ApiError> {
-    if size < stream::encrypted_len(0, stream::MAX_CHUNK_LOG2) {
+    if size < cofre_api::vault::MIN_BODY_LEN {
         return Err(ApiError::BadRequest(
             "size is shorter than any encrypted stream".into(),
+        ));
+    }
+    if size > cofre_api::vault::MAX_BODY_LEN {
+        return Err(ApiError::BadRequest(
+            "size is larger than 2^63-1 bytes".into(),
         ));
     }
     let max = app.config.max_item_bytes;
@@ -320,8 +334,8 @@ pub(crate) async fn upload_status(
     path = "/api/v1/items/{id}/body",
     tag = "items",
     summary = "Write a part of the encoded body at an offset (resumable)",
-    params(("id" = String, Path, description = "Item id"), ("offset" = u64, Query, description = "Where the part starts (at most the bytes received)")),
-    request_body(content = cofre_api::schema::BinaryBody, content_type = "application/octet-stream", description = "The next bytes of the encoded body (any Content-Type is accepted and ignored). Content-Length, when sent, is checked against max_part_bytes and the declared size before any byte is read."),
+    params(("id" = String, Path, description = "Item id"), ("offset" = u64, Query, minimum = 0, maximum = 9_223_372_036_854_775_807_u64, description = "Where the part starts (at most the bytes received)")),
+    request_body(content = cofre_api::schema::BinaryBody, content_type = "application/octet-stream", description = "The next bytes of the encoded body; may be empty (any Content-Type is accepted and ignored). Content-Length, when sent, is checked against max_part_bytes and the declared size before any byte is read."),
     responses((status = 200, description = "OK", body = UploadStatus), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -334,6 +348,11 @@ pub(crate) async fn upload_part(
     body: Body,
 ) -> Result<Json<UploadStatus>, ApiError> {
     let q = query(q)?;
+    if q.offset > cofre_api::vault::MAX_BODY_LEN {
+        return Err(ApiError::BadRequest(
+            "offset is larger than 2^63-1 bytes".into(),
+        ));
+    }
     let (_, size) = writable(&app, &s, &id).await?;
     let max_part = app.config.max_part_bytes;
     let declared = headers
@@ -428,7 +447,7 @@ pub(crate) async fn commit(
     path = "/api/v1/items",
     tag = "items",
     summary = "The caller's items, oldest first, a page at a time",
-    params(("after" = Option<String>, Query, description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, description = "Page size (1..=1000, default 200)")),
+    params(("after" = Option<String>, Query, pattern = r"^-?[0-9]{1,18}\.[0-9a-f]{32}$", description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (1..=1000, default 200)")),
     responses((status = 200, description = "OK", body = ItemPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -438,11 +457,8 @@ pub(crate) async fn list(
     q: Result<Query<ItemsQuery>, QueryRejection>,
 ) -> Result<Json<ItemPage>, ApiError> {
     let q = query(q)?;
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    let after = match &q.after {
-        None => None,
-        Some(c) => Some(parse_cursor(c)?),
-    };
+    let limit = super::paging::limit(q.limit, 200)?;
+    let after = q.after.as_deref().map(super::paging::cursor).transpose()?;
     let rows = app
         .store
         .list_items(
@@ -460,16 +476,6 @@ pub(crate) async fn list(
         items: rows.into_iter().map(to_item).collect(),
         next,
     }))
-}
-
-fn parse_cursor(c: &str) -> Result<(i64, String), ApiError> {
-    let bad = || ApiError::BadRequest("invalid cursor".into());
-    let (t, id) = c.split_once('.').ok_or_else(bad)?;
-    let t = t.parse::<i64>().map_err(|_| bad())?;
-    if !valid_key(id) {
-        return Err(bad());
-    }
-    Ok((t, id.to_owned()))
 }
 
 #[utoipa::path(

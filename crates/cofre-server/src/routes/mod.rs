@@ -7,5 +7,7 @@ pub mod health;
 pub mod items;
 pub mod mfa;
 pub mod openapi;
+pub mod paging;
 pub mod rotation;
 pub mod shares;
+pub mod version;

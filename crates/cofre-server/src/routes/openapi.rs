@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, auth, items, mfa, rotation, shares};
+use super::{account, admin, auth, items, mfa, rotation, shares, version};
 use crate::state::AppState;
 
 /// The document.
@@ -30,8 +30,9 @@ use crate::state::AppState;
         shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,
         shares::hide, shares::public_key,
         rotation::status, rotation::start, rotation::outgoing, rotation::rewrap, rotation::finish,
+        version::version,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EmptyPartAllowed),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
         (name = "account", description = "Password change and recovery"),
@@ -39,6 +40,7 @@ use crate::state::AppState;
         (name = "admin", description = "Administration (admin role)"),
         (name = "items", description = "The vault: notes and files, ciphertext only"),
         (name = "sharing", description = "Sharing items with other accounts"),
+        (name = "meta", description = "What this server speaks: API version, formats, capabilities"),
     )
 )]
 pub struct ApiDoc;
@@ -58,6 +60,24 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// A part of an upload may be empty (`PUT /items/{id}/body` with no bytes is a no-op
+/// that answers the upload's status), so its body is not required.
+struct EmptyPartAllowed;
+
+impl Modify for EmptyPartAllowed {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(utoipa::openapi::RefOr::T(body)) = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/items/{id}/body")
+            .and_then(|p| p.put.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+        {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
     }
 }
 

@@ -17,7 +17,6 @@ use cofre_core::keys::PublicKey;
 
 use super::items::query;
 use crate::auth::AuthSession;
-use crate::blobs::valid_key;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::rotation::PendingRow;
@@ -109,7 +108,7 @@ pub(crate) async fn start(
     path = "/api/v1/account/shares-out",
     tag = "account",
     summary = "The shares the caller made (to re-sign them in a key rotation)",
-    params(("after" = Option<String>, Query, description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, description = "Page size (1..=1000, default 200)")),
+    params(("after" = Option<String>, Query, pattern = r"^-?[0-9]{1,18}\.[0-9a-f]{32}\..*$", description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (1..=1000, default 200)")),
     responses((status = 200, description = "OK", body = OutgoingPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -119,21 +118,12 @@ pub(crate) async fn outgoing(
     q: Result<Query<ItemsQuery>, QueryRejection>,
 ) -> Result<Json<OutgoingPage>, ApiError> {
     let q = query(q)?;
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    let after = match &q.after {
-        None => None,
-        Some(c) => {
-            let bad = || ApiError::BadRequest("invalid cursor".into());
-            let mut parts = c.splitn(3, '.');
-            let t = parts
-                .next()
-                .and_then(|t| t.parse::<i64>().ok())
-                .ok_or_else(bad)?;
-            let id = parts.next().filter(|i| valid_key(i)).ok_or_else(bad)?;
-            let who = parts.next().ok_or_else(bad)?;
-            Some((t, id.to_owned(), who.to_owned()))
-        }
-    };
+    let limit = super::paging::limit(q.limit, 200)?;
+    let after = q
+        .after
+        .as_deref()
+        .map(super::paging::share_cursor)
+        .transpose()?;
     let rows = app
         .store
         .outgoing_shares(

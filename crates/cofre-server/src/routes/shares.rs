@@ -153,7 +153,7 @@ pub(crate) async fn unshare(
     path = "/api/v1/shared",
     tag = "sharing",
     summary = "Items shared with the caller (the inbox), oldest share first",
-    params(("after" = Option<String>, Query, description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, description = "Page size (1..=1000, default 200)")),
+    params(("after" = Option<String>, Query, pattern = r"^-?[0-9]{1,18}\.[0-9a-f]{32}$", description = "The previous page's next cursor"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (1..=1000, default 200)")),
     responses((status = 200, description = "OK", body = ItemPage), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -163,19 +163,8 @@ pub(crate) async fn shared_with_me(
     q: Result<Query<ItemsQuery>, QueryRejection>,
 ) -> Result<Json<ItemPage>, ApiError> {
     let q = query(q)?;
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    let after = match &q.after {
-        None => None,
-        Some(c) => {
-            let bad = || ApiError::BadRequest("invalid cursor".into());
-            let (t, id) = c.split_once('.').ok_or_else(bad)?;
-            let t = t.parse::<i64>().map_err(|_| bad())?;
-            if !valid_key(id) {
-                return Err(bad());
-            }
-            Some((t, id.to_owned()))
-        }
-    };
+    let limit = super::paging::limit(q.limit, 200)?;
+    let after = q.after.as_deref().map(super::paging::cursor).transpose()?;
     let rows = app
         .store
         .shared_items(

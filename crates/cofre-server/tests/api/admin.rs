@@ -111,6 +111,16 @@ async fn lock_unlock_force_logout_delete() {
         api_code(&s.client.admin_lock(&admin, &me).await.err().unwrap()),
         ErrorCode::Conflict
     );
+    // Nor turn their own second factor off without a code, nor delete themselves.
+    assert_eq!(
+        api_code(&s.client.admin_reset_mfa(&admin, &me).await.err().unwrap()),
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        api_code(&s.client.admin_delete(&admin, &me).await.err().unwrap()),
+        ErrorCode::Conflict
+    );
+    s.client.whoami(&admin).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

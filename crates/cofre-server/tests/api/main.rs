@@ -7,6 +7,8 @@
 #[path = "../shared/moto.rs"]
 mod moto;
 mod support;
+#[path = "../shared/venv.rs"]
+mod venv;
 
 mod accounts;
 mod admin;

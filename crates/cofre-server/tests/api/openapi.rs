@@ -69,6 +69,7 @@ async fn openapi_document_lists_every_route() {
         ("put", "/account/rotation/rewrap"),
         ("post", "/account/rotation/finish"),
         ("get", "/account/shares-out"),
+        ("get", "/version"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = 0;
@@ -223,5 +224,54 @@ fn resolve<'a>(doc: &'a serde_json::Value, v: &'a serde_json::Value) -> &'a serd
     match v["$ref"].as_str() {
         Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(v),
         None => v,
+    }
+}
+
+/// `GET /version` needs no login and names the API, the format version and every
+/// capability the server offers; the routes a capability names really answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_version_route_names_the_api_format_and_capabilities() {
+    use cofre_api::version::{CAPABILITIES, capability};
+    let s = start(|_| {}).await;
+    let v = s.client.version().await.unwrap();
+    assert_eq!(v.api, "v1");
+    assert_eq!(v.format, cofre_core::format::VERSION_1);
+    assert_eq!(v.server, env!("CARGO_PKG_VERSION"));
+    let mut got = v.capabilities.clone();
+    got.sort();
+    let mut want: Vec<String> = CAPABILITIES.iter().map(|c| (*c).to_owned()).collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(got, want, "every capability once");
+    assert!(v.supports(capability::ITEM_REPLACE));
+    assert!(!v.supports("no-such-capability"));
+
+    // The documented routes of a few capabilities exist on this server (answer something
+    // other than 404 for an unknown route): an empty upload list for a new account.
+    let l = {
+        register(&s, "alice").await;
+        login(&s, "alice").await
+    };
+    let (status, body) = get_raw(&s, "/items/uploads", l.tokens.access_token.expose()).await;
+    assert_eq!(status, 200, "{body}");
+    // The answer is exactly the documented shape (unknown members would be refused).
+    let raw: serde_json::Value = s
+        .http
+        .get(s.url("/version"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = raw
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 4, "{raw}");
+    for k in ["api", "server", "format", "capabilities"] {
+        assert!(keys.contains(&k), "{k} in {raw}");
     }
 }

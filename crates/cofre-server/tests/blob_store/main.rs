@@ -7,6 +7,8 @@
 
 #[path = "../shared/moto.rs"]
 mod moto;
+#[path = "../shared/venv.rs"]
+mod venv;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,9 +1,7 @@
 //! A real S3 service for tests: moto's server (Python) on a free loopback port.
 //!
 //! `moto_server` comes from a virtual environment in the target folder
-//! (`target/test-tools/moto-venv`), created on first use with `python3 -m venv` and
-//! `pip install 'moto[server]'`; a file lock keeps test binaries running at the same
-//! time from installing it twice. One server is shared by the tests of a binary that
+//! (`target/test-tools/moto-venv`, see `venv.rs`), created on first use. One server is shared by the tests of a binary that
 //! run at the same time and stopped when the last of them ends; each test gets a fresh
 //! bucket. When moto cannot be installed or started, a test that needs it prints
 //! `SKIPPED S3: <why>` and passes, except under `CI=true`, where it fails.
@@ -70,55 +68,9 @@ pub fn moto() -> Option<Arc<Moto>> {
     None
 }
 
-/// `target/test-tools`.
-fn tools_dir() -> PathBuf {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent()
-        .map_or(tmp.clone(), PathBuf::from)
-        .join("test-tools")
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: String = err.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
-        Err(format!("{shown} failed ({}): {tail}", out.status))
-    }
-}
-
 /// The `moto_server` program, installed on first use.
 fn moto_server() -> Result<PathBuf, String> {
-    let tools = tools_dir();
-    let venv = tools.join("moto-venv");
-    let bin = venv.join("bin").join("moto_server");
-    let done = venv.join("installed");
-    if done.exists() {
-        return Ok(bin);
-    }
-    std::fs::create_dir_all(&tools).map_err(|e| format!("{}: {e}", tools.display()))?;
-    let lock = std::fs::File::create(tools.join("moto-venv.lock"))
-        .map_err(|e| format!("lock file: {e}"))?;
-    lock.lock().map_err(|e| format!("lock file: {e}"))?;
-    if done.exists() {
-        return Ok(bin);
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin").join("pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "moto[server]",
-    ]))?;
-    std::fs::write(&done, b"").map_err(|e| format!("{}: {e}", done.display()))?;
-    Ok(bin)
+    super::venv::python_tool("moto", &["moto[server]"], "moto_server")
 }
 
 fn start() -> Result<Moto, String> {
@@ -127,7 +79,7 @@ fn start() -> Result<Moto, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let log_path = tools_dir().join(format!("moto-{port}.log"));
+    let log_path = super::venv::tools_dir().join(format!("moto-{port}.log"));
     let log =
         std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let child = Command::new(&bin)
