@@ -19,3 +19,5 @@ export * from "./argon2";
 export * from "./keys";
 export * from "./item";
 export * from "./share";
+export * from "./zstd";
+export * from "./backup";
