@@ -23,6 +23,7 @@ await esbuild.build({
     "cofre-crypto": "src/crypto/index.ts",
     "argon2-worker": "src/crypto/argon2-worker.ts",
     "vectors-test": "test/vectors.ts",
+    "bench-stream": "test/bench-stream.ts",
   },
   outdir,
   bundle: true,
@@ -35,14 +36,7 @@ await esbuild.build({
   charset: "utf8",
   logLevel: "warning",
 });
-copyFileSync(join(here, "test", "index.html"), join(outdir, "index.html"));
-for (const extra of ["bench-stream.html"]) {
-  try {
-    copyFileSync(join(here, "test", extra), join(outdir, extra));
-  } catch {
-    // optional page
-  }
-}
+for (const page of ["index.html", "bench-stream.html"]) copyFileSync(join(here, "test", page), join(outdir, page));
 
 const lines = [];
 for (const name of readdirSync(outdir).sort()) {

@@ -4,10 +4,12 @@
 // then `N passed, N failed`, and exits 0 only if nothing failed.
 //
 //   node test/run-browser.mjs --url http://127.0.0.1:PORT/index.html [--chromium /usr/bin/chromium]
-//        [--timeout SECONDS] [--screenshot FILE]
-import { mkdtempSync, rmSync } from "node:fs";
+//        [--timeout SECONDS] [--screenshot FILE] [--report GLOBAL]
+//   node test/run-browser.mjs --serve DIR --page PAGE [...]   (serves DIR on 127.0.0.1 itself)
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 
 function arg(name, fallback) {
@@ -15,9 +17,31 @@ function arg(name, fallback) {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const url = arg("--url");
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".json": "application/json" };
+
+/** Serves the files of `dir` on a free loopback port; resolves to its base URL. */
+function serve(dir) {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    try {
+      const body = readFileSync(join(dir, path === "/" ? "index.html" : path));
+      res.writeHead(200, { "Content-Type": TYPES[extname(path)] ?? "application/octet-stream", "Cache-Control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, base: `http://127.0.0.1:${server.address().port}/` })));
+}
+
+let url = arg("--url");
+let served;
+if (!url && arg("--serve")) {
+  served = await serve(arg("--serve"));
+  url = served.base + arg("--page", "index.html");
+}
 if (!url) {
-  console.error("usage: run-browser.mjs --url URL [--chromium PATH] [--timeout SECONDS]");
+  console.error("usage: run-browser.mjs (--url URL | --serve DIR [--page PAGE]) [--chromium PATH] [--timeout SECONDS] [--report GLOBAL]");
   process.exit(2);
 }
 const executablePath = arg("--chromium", "/usr/bin/chromium");
@@ -73,5 +97,6 @@ try {
 } finally {
   await context?.close().catch(() => {});
   rmSync(userDataDir, { recursive: true, force: true });
+  served?.server.close();
 }
 process.exit(code);

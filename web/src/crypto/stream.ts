@@ -65,6 +65,13 @@ function macInput(index: number, last: boolean, iv: Uint8Array, ciphertext: Uint
   return concat(u64be(index), new Uint8Array([last ? 1 : 0]), iv, ciphertext);
 }
 
+/** Where a stream function reads bytes from: pieces of any size, in order. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+function syncToAsync(it: Iterator<Uint8Array>): AsyncIterator<Uint8Array> {
+  return { next: () => Promise.resolve(it.next()) };
+}
+
 /** Reads a source of byte pieces in requested sizes, with a look-ahead test for its end. */
 class ByteReader {
   private readonly pieces: Uint8Array[] = [];
@@ -72,8 +79,8 @@ class ByteReader {
   private ended = false;
   private readonly source: AsyncIterator<Uint8Array>;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.source = source[Symbol.asyncIterator]();
+  constructor(source: ByteSource) {
+    this.source = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : syncToAsync(source[Symbol.iterator]());
   }
 
   private async pull(): Promise<boolean> {
@@ -137,7 +144,7 @@ export interface StreamWriteOptions {
 export async function* encryptStream(
   key: SymmetricKey,
   context: Uint8Array,
-  source: AsyncIterable<Uint8Array>,
+  source: ByteSource,
   options: StreamWriteOptions = {},
 ): AsyncGenerator<Bytes> {
   const log2c = options.log2c ?? DEFAULT_LOG2C;
@@ -169,7 +176,7 @@ export async function* encryptStream(
 export async function* decryptStream(
   key: SymmetricKey,
   context: Uint8Array,
-  source: AsyncIterable<Uint8Array>,
+  source: ByteSource,
 ): AsyncGenerator<Bytes> {
   const reader = new ByteReader(source);
   const hdr = await reader.readUpTo(STREAM_HEADER_LEN);
