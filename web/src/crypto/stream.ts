@@ -2,8 +2,9 @@
  * Stream (FORMAT.md 8): the STREAM construction over AES-256-CBC and HMAC-SHA256 with
  * per-stream keys from HKDF. The reader follows 8.5 with one chunk of look-ahead and
  * releases each chunk's plaintext only after its own tag verified (8.7); the writer
- * keeps one piece of look-ahead (8.4), so neither needs the total length, and memory
- * stays at about one chunk whatever the size.
+ * keeps one piece of look-ahead (8.4), so neither needs the total length. Up to eight
+ * chunks are in WebCrypto at once (they are independent given their index and flag,
+ * 8.4), released in order, so memory stays at a few chunks whatever the size.
  */
 import { type Bytes, concat, randomBytes, u64be, utf8, wipe } from "./bytes";
 import { decryptError, reject } from "./errors";
@@ -154,16 +155,40 @@ export async function* encryptStream(
   const size = 2 ** log2c;
   const reader = new ByteReader(source);
   yield hdr;
+  const inflight: Promise<Bytes>[] = [];
   for (let index = 0; ; index++) {
     const piece = await reader.readUpTo(size);
     const last = piece.length < size || (await reader.atEnd());
     const iv = options.iv ? options.iv() : randomBytes(16);
-    const ciphertext = await cbcEncrypt(keys.enc, iv, piece);
-    wipe(piece);
-    const tag = await hmacSign(keys.mac, macInput(index, last, iv, ciphertext));
-    yield concat(iv, ciphertext, tag);
+    const sealed = sealChunk(keys, index, last, iv, piece);
+    sealed.catch(() => undefined); // awaited below, in order
+    inflight.push(sealed);
+    while (inflight.length >= (last ? 1 : IN_FLIGHT)) yield await inflight.shift()!;
     if (last) return;
   }
+}
+
+/** Chunks encrypted or decrypted at the same time (WebCrypto runs them off the main thread). */
+const IN_FLIGHT = 8;
+
+async function sealChunk(keys: StreamKeys, index: number, last: boolean, iv: Bytes, piece: Bytes): Promise<Bytes> {
+  const ciphertext = await cbcEncrypt(keys.enc, iv, piece);
+  wipe(piece);
+  const tag = await hmacSign(keys.mac, macInput(index, last, iv, ciphertext));
+  return concat(iv, ciphertext, tag);
+}
+
+/** Verifies and decrypts chunk `index` (8.5 steps 5–6); any failure is the one *decrypt* error. */
+async function openChunk(keys: StreamKeys, index: number, last: boolean, chunk: Bytes, size: number): Promise<Bytes> {
+  const iv = chunk.slice(0, 16);
+  const ciphertext = chunk.slice(16, chunk.length - 32);
+  const tag = chunk.slice(chunk.length - 32);
+  if (!(await hmacVerify(keys.mac, tag, macInput(index, last, iv, ciphertext)))) throw decryptError();
+  const plain = await cbcDecrypt(keys.enc, iv, ciphertext);
+  if (plain === null) throw decryptError();
+  const plainOk = last ? plain.length <= size && (plain.length >= 1 || index === 0) : plain.length === size;
+  if (!plainOk) throw decryptError();
+  return plain;
 }
 
 /**
@@ -186,20 +211,18 @@ export async function* decryptStream(
   if (log2c < MIN_LOG2C || log2c > MAX_LOG2C) reject("unsupported", "chunk size exponent");
   const keys = await streamKeys(key, hdr, context);
   const size = 2 ** log2c;
+  // Up to IN_FLIGHT chunks are checked at once; they are released in order, each only
+  // once its own tag verified, and nothing is released after a failure.
+  const inflight: Promise<Bytes>[] = [];
   for (let index = 0; ; index++) {
     const chunk = await reader.readUpTo(size + 64);
     const last = chunk.length < size + 64 || (await reader.atEnd());
     const lengthOk = last ? chunk.length >= 64 && chunk.length <= size + 64 : chunk.length === size + 64;
     if (!lengthOk || (chunk.length - 32) % 16 !== 0) throw decryptError();
-    const iv = chunk.slice(0, 16);
-    const ciphertext = chunk.slice(16, chunk.length - 32);
-    const tag = chunk.slice(chunk.length - 32);
-    if (!(await hmacVerify(keys.mac, tag, macInput(index, last, iv, ciphertext)))) throw decryptError();
-    const plain = await cbcDecrypt(keys.enc, iv, ciphertext);
-    if (plain === null) throw decryptError();
-    const plainOk = last ? plain.length <= size && (plain.length >= 1 || index === 0) : plain.length === size;
-    if (!plainOk) throw decryptError();
-    yield plain;
+    const opened = openChunk(keys, index, last, chunk, size);
+    opened.catch(() => undefined); // awaited below, in order; never an unhandled rejection
+    inflight.push(opened);
+    while (inflight.length >= (last ? 1 : IN_FLIGHT)) yield await inflight.shift()!;
     if (last) return;
   }
 }
