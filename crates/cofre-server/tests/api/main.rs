@@ -17,6 +17,7 @@ mod backup;
 mod bad_input;
 mod disk_full;
 mod files;
+mod listing;
 mod metrics;
 mod mfa;
 mod migrate;
