@@ -633,6 +633,34 @@ def write_item_metadata(members):
 
 
 # ------------------------------------------------------------------------------------
+# Section 9.12: the owner's copy of an item's metadata
+# ------------------------------------------------------------------------------------
+
+LABEL_VAULT_META_KEY = b"cofre/v1/vault-meta-key"
+CTX_OWNER_META_PREFIX = b"cofre/v1/item-meta-owner/"
+
+
+def vault_meta_key(user_key):
+    """HKDF-SHA256(user key, salt = empty, info = "cofre/v1/vault-meta-key", L = 64)."""
+    return hkdf_sha256(user_key, b"", LABEL_VAULT_META_KEY, 64)
+
+
+def owner_copy_context(item_id, item_metadata):
+    """The prefix, the id, "/", and the lowercase hex SHA-256 of the binary encoding of
+    the item-key metadata box the copy is served beside."""
+    item_contexts(item_id)  # checks the id's form
+    digest = hashlib.sha256(item_metadata).hexdigest().encode("ascii")
+    return CTX_OWNER_META_PREFIX + item_id.encode("ascii") + b"/" + digest
+
+
+def open_owner_copy(user_key, item_id, item_metadata, copy):
+    """9.12: authenticate the copy under the vault metadata key, bound to the id and to
+    the served item-key box; then parse the JSON by the rules of 9.8."""
+    plain = open_sealed(vault_meta_key(user_key), owner_copy_context(item_id, item_metadata), copy)
+    return parse_item_metadata(plain)
+
+
+# ------------------------------------------------------------------------------------
 # Section 13: backup archive and backup key file
 # ------------------------------------------------------------------------------------
 
@@ -1255,6 +1283,41 @@ def check_vault_item(ck, rsa_key):
         ck.reject(n, lambda n=n, ctx=ctx: unwrap(sk, ctx, h(n["encoding"])))
 
 
+def check_owner_copy(ck):
+    v = load("owner_copy.json")
+    item = load("vault_item.json")
+    user_key, item_id, item_key = h(v["user_key"]), v["item_id"], h(v["item_key"])
+
+    def key():
+        assert v["hkdf_info"]["ascii"].encode("ascii") == h(v["hkdf_info"]["hex"]) == LABEL_VAULT_META_KEY
+        assert vault_meta_key(user_key) == h(v["vault_meta_key"])
+        assert item_id == item["item_id"] and item_key == h(item["item_key"])
+        assert v["cases"][0]["item_metadata"] == item["metadata"]["encoding"]
+
+    ck.run("owner copy: vault metadata key and the item of vault_item.json", key)
+    _, meta_ctx, _ = item_contexts(item_id)
+    for c in v["cases"]:
+        def case(c=c):
+            box, enc = h(c["item_metadata"]), h(c["encoding"])
+            assert text_decode(c["text"]) == enc and text_encode(enc) == c["text"]
+            assert hashlib.sha256(box).digest() == h(c["item_metadata_sha256"])
+            ctx = owner_copy_context(item_id, box)
+            assert ctx == h(c["context"]["hex"]) == c["context"]["ascii"].encode("ascii")
+            members = open_owner_copy(user_key, item_id, box, enc)
+            assert members == c["members"]
+            plain = c["metadata_json"].encode("utf-8")
+            assert write_item_metadata(members) == plain
+            # The writer side, and agreement with the item-key copy.
+            assert seal(vault_meta_key(user_key), ctx, plain, h(c["iv"])) == enc
+            assert open_sealed(item_key, meta_ctx, box) == plain
+
+        ck.run("owner copy: " + c["description"], case)
+    for n in v["negative"]:
+        ck.reject(
+            n, open_owner_copy, user_key, n["item_id"], h(n["item_metadata"]), h(n["owner_copy"])
+        )
+
+
 # ------------------------------------------------------------------------------------
 # Sections 9.9 and 9.10: shares, and shares across the recipient's key rotation
 # ------------------------------------------------------------------------------------
@@ -1512,6 +1575,7 @@ def main():
         check_signatures(ck, rsa_key)
         check_key_hierarchy(ck, rsa_key)
         check_vault_item(ck, rsa_key)
+        check_owner_copy(ck)
         check_share(ck, rsa_key)
         check_backup(ck, rsa_key)
     argon = "cryptography" if _CryptographyArgon2id is not None else "argon2-cffi"

@@ -87,6 +87,12 @@ pub struct CommitItemRequest {
     /// The item key wrapped for the owner (context `cofre/v1/item-key/` || id).
     #[schema(value_type = String)]
     pub wrapped_key: WrappedKey,
+    /// The owner's copy of the same metadata, sealed under the owner's vault metadata
+    /// key beside `metadata` (FORMAT.md 9.12), so that listing needs no RSA. Optional:
+    /// without it the item has no owner copy until its owner's client adds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub owner_metadata: Option<SealedBox>,
 }
 
 /// `PUT /api/v1/items/{id}/metadata` (rename).
@@ -96,7 +102,48 @@ pub struct UpdateMetadataRequest {
     /// The new sealed metadata.
     #[schema(value_type = String)]
     pub metadata: SealedBox,
+    /// The owner's copy of the new metadata (FORMAT.md 9.12). Without it the item's
+    /// owner copy is removed (the old one was made beside the old metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub owner_metadata: Option<SealedBox>,
 }
+
+/// One owner copy in `PUT /api/v1/items/owner-metadata`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerMetadataCopy {
+    /// The item's id (an item of the caller's).
+    pub id: String,
+    /// The item's sealed metadata the copy was made beside, as the caller read it:
+    /// the copy is stored only if the item still has exactly this metadata.
+    #[schema(value_type = String)]
+    pub metadata: SealedBox,
+    /// The owner's copy (FORMAT.md 9.12).
+    #[schema(value_type = String)]
+    pub owner_metadata: SealedBox,
+}
+
+/// `PUT /api/v1/items/owner-metadata`: add owner copies to items that lack them (a
+/// vault written before owner copies existed), at most
+/// [`MAX_OWNER_METADATA_BATCH`] at a time.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerMetadataBatch {
+    /// The copies.
+    pub items: Vec<OwnerMetadataCopy>,
+}
+
+/// The answer to `PUT /api/v1/items/owner-metadata`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OwnerMetadataStored {
+    /// The ids whose copy was stored; the others are not the caller's committed items
+    /// or their metadata changed since the caller read it.
+    pub stored: Vec<String>,
+}
+
+/// Most owner copies one `PUT /api/v1/items/owner-metadata` takes.
+pub const MAX_OWNER_METADATA_BATCH: usize = 500;
 
 /// An item as stored: ids, sizes and times in the clear; everything else sealed.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,6 +163,11 @@ pub struct Item {
     pub metadata: String,
     /// The item key wrapped for the caller, base64url, as stored.
     pub wrapped_key: String,
+    /// On the caller's own items: the owner's copy of the metadata (FORMAT.md 9.12),
+    /// base64url, as stored; absent on items that have none yet and on items shared
+    /// with the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_metadata: Option<String>,
     /// For an item shared with the caller: the owner's signature over the share
     /// (verify it with the owner's pinned key). Absent on the caller's own items.
     #[serde(default, skip_serializing_if = "Option::is_none")]

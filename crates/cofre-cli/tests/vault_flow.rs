@@ -134,3 +134,123 @@ fn put_note_ls_get_cat_rename_rm() {
     cli.ok(&["lock"]);
     assert!(cli.fails(&["cat", "groceries"]).contains("cofre login"));
 }
+
+/// Runs SQL on the server's database while it runs; returns the rows it changed.
+fn sql(data: &std::path::Path, q: &str) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = cofre_server::store::Store::open_sqlite(&data.join("cofre.db"))
+            .await
+            .unwrap();
+        let n = store.raw_execute(q).await.unwrap();
+        store.close().await;
+        n
+    })
+}
+
+/// `(name, size)` of each row of `cofre ls --json`, sorted.
+fn listed(cli: &Cli<'_>) -> Vec<(String, u64)> {
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["ls", "--json"])).unwrap();
+    let mut rows: Vec<(String, u64)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert!(r.get("error").is_none(), "{r}");
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn ls_and_get_on_a_vault_of_old_items_and_swapped_owner_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data");
+    let server = support::start(&db, FAST);
+    let config = dir.path().join("client");
+    let cli = Cli {
+        server: format!("http://127.0.0.1:{}", server.port),
+        config: &config,
+        socket: dir.path().join("run").join("agent.sock"),
+    };
+    let pw = write(dir.path(), "pw", "correct horse battery staple 7");
+    cli.ok(&["register", "alice", "--password-file", &pw]);
+    cli.ok(&["login", "alice", "--password-file", &pw]);
+    let file = dir.path().join("report.bin");
+    std::fs::write(&file, data(70_000)).unwrap();
+    let report_id = cli
+        .ok(&["put", file.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    cli.ok(&["note", "first note", "--title", "one"]);
+    cli.ok(&["note", "second note", "--title", "two"]);
+    let expect = vec![
+        ("one".to_owned(), 10),
+        ("report.bin".to_owned(), 70_000),
+        ("two".to_owned(), 11),
+    ];
+    assert_eq!(listed(&cli), expect);
+    // Every item was stored with an owner copy.
+    assert_eq!(
+        sql(
+            &db,
+            "UPDATE items SET owner_metadata = owner_metadata WHERE owner_metadata IS NOT NULL"
+        ),
+        3
+    );
+
+    // Two items as an older client left them: listing still shows all three, and
+    // stores the missing copies.
+    assert_eq!(
+        sql(
+            &db,
+            &format!("UPDATE items SET owner_metadata = NULL WHERE id <> '{report_id}'")
+        ),
+        2
+    );
+    assert_eq!(listed(&cli), expect);
+    assert_eq!(
+        sql(
+            &db,
+            "UPDATE items SET owner_metadata = owner_metadata WHERE owner_metadata IS NOT NULL"
+        ),
+        3
+    );
+    assert_eq!(cli.ok(&["cat", "one"]), "first note");
+
+    // The server gives the report another item's copy: it still lists and opens under
+    // its own name (the copy does not open beside its metadata), and gets a good one.
+    assert_eq!(
+        sql(
+            &db,
+            &format!(
+                "UPDATE items SET owner_metadata = (SELECT owner_metadata FROM items \
+                 WHERE id <> '{report_id}' LIMIT 1) WHERE id = '{report_id}'"
+            )
+        ),
+        1
+    );
+    assert_eq!(listed(&cli), expect);
+    let out = dir.path().join("copy.bin");
+    cli.ok(&["get", "report.bin", "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), data(70_000));
+    cli.ok(&["rename", "report.bin", "report-2025.bin"]);
+    assert_eq!(
+        listed(&cli),
+        vec![
+            ("one".to_owned(), 10),
+            ("report-2025.bin".to_owned(), 70_000),
+            ("two".to_owned(), 11),
+        ]
+    );
+}

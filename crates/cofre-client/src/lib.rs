@@ -4,6 +4,8 @@
 //!
 //! - [`Client`]: the HTTP API, one method per operation ([`client`], [`account`],
 //!   [`mfa`], [`admin`], [`vault`]).
+//! - [`listing`]: listing the vault from the owner copies of item metadata, without
+//!   an RSA operation per item, migrating items that have none.
 //! - [`resume`]: uploads and downloads continued by another process.
 //! - [`password`]: the strength check the server's policy asks for.
 //! - [`contacts`]: contacts' public keys, pinned on first use.
@@ -21,6 +23,7 @@ pub mod contacts;
 pub mod error;
 #[cfg(unix)]
 mod hardening;
+pub mod listing;
 pub mod mfa;
 pub mod password;
 pub mod resume;

@@ -77,6 +77,8 @@ pub struct VaultItem {
     pub updated_at: i64,
     /// The wrapped item key as served (the caller's own, or the one shared with them).
     pub wrapped_key: String,
+    /// The metadata sealed under the item key, text form, as served.
+    pub sealed_metadata: String,
     /// For an item shared with the caller: the owner's signature over the share.
     /// Check it with [`verify_share`] and the owner's pinned key before trusting it.
     pub signature: Option<String>,
@@ -133,6 +135,7 @@ pub fn open_item(item: Item, keys: &UnlockedKeys) -> VaultItem {
         created_at: item.created_at,
         updated_at: item.updated_at,
         wrapped_key: item.wrapped_key,
+        sealed_metadata: item.metadata,
         signature: item.signature,
         signed_wrapped_key: item.signed_wrapped_key,
         rewrap_signature: item.rewrap_signature,
@@ -514,9 +517,12 @@ impl Client {
             .wrap_for(&[keys.public_key()], &id)?
             .pop()
             .ok_or_else(|| ClientError::Usage("no wrapped key".into()))?;
+        let sealed = metadata.seal(&item_key, &id)?;
+        let owner_copy = metadata.seal_owner_copy(&keys.vault_meta_key()?, &id, &sealed)?;
         let req = CommitItemRequest {
-            metadata: metadata.seal(&item_key, &id)?,
+            metadata: sealed,
             wrapped_key: wrapped,
+            owner_metadata: Some(owner_copy),
         };
         let mut attempt = 0;
         let item: Item = loop {
@@ -554,6 +560,7 @@ impl Client {
             created_at: item.created_at,
             updated_at: item.updated_at,
             wrapped_key: item.wrapped_key,
+            sealed_metadata: item.metadata,
             signature: item.signature,
             signed_wrapped_key: item.signed_wrapped_key,
             rewrap_signature: item.rewrap_signature,
@@ -793,14 +800,24 @@ impl Client {
         Ok(written)
     }
 
-    /// Renames an item (new sealed metadata; the body is untouched).
-    pub async fn rename(&self, access: &SecretString, item: &VaultItem, name: &str) -> Result<()> {
+    /// Renames one of the caller's items: new sealed metadata under the item key and
+    /// the owner's copy of it beside (FORMAT.md 9.12); the body is untouched.
+    pub async fn rename(
+        &self,
+        access: &SecretString,
+        keys: &UnlockedKeys,
+        item: &VaultItem,
+        name: &str,
+    ) -> Result<()> {
         let opened = item.content()?;
         let mut metadata = opened.metadata.clone();
         metadata.name = name.to_owned();
         metadata.modified = now();
+        let sealed = metadata.seal(&opened.key, &item.id)?;
+        let owner_copy = metadata.seal_owner_copy(&keys.vault_meta_key()?, &item.id, &sealed)?;
         let req = UpdateMetadataRequest {
-            metadata: metadata.seal(&opened.key, &item.id)?,
+            metadata: sealed,
+            owner_metadata: Some(owner_copy),
         };
         self.call_empty(
             Method::PUT,

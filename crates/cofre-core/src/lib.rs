@@ -18,6 +18,8 @@
 //!   passphrase-protected backup key file.
 //! - [`vault`]: an item's metadata and the contexts binding it and its body to the
 //!   item id.
+//! - [`owner_copy`]: the owner's copy of an item's metadata under a key derived from
+//!   the user key, for listing without an RSA operation per item.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -25,6 +27,7 @@ pub mod backup;
 pub mod error;
 pub mod format;
 pub mod keys;
+pub mod owner_copy;
 pub mod primitives;
 pub mod secret;
 pub mod totp;

@@ -104,11 +104,7 @@ impl ItemMetadata {
 
     /// Seals the metadata under the item key, bound to `item_id`.
     pub fn seal(&self, key: &ItemKey, item_id: &str) -> Result<SealedBox> {
-        self.validate()?;
-        let json = serde_json::to_vec(self).map_err(|_| Error::Usage("metadata encoding"))?;
-        if json.len() > MAX_METADATA_LEN {
-            return Err(Error::Usage("metadata longer than 8 KiB"));
-        }
+        let json = self.to_json()?;
         SealedBox::seal(key.key(), &metadata_context(item_id), &json)
     }
 
@@ -117,7 +113,22 @@ impl ItemMetadata {
     /// [`Error::Malformed`].
     pub fn open(sealed: &SealedBox, key: &ItemKey, item_id: &str) -> Result<Self> {
         let plain = sealed.open(key.key(), &metadata_context(item_id))?;
-        if plain.expose().len() > MAX_METADATA_LEN {
+        Self::parse(plain.expose())
+    }
+
+    /// The metadata JSON as cofre writes it (members in order, no white space).
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
+        self.validate()?;
+        let json = serde_json::to_vec(self).map_err(|_| Error::Usage("metadata encoding"))?;
+        if json.len() > MAX_METADATA_LEN {
+            return Err(Error::Usage("metadata longer than 8 KiB"));
+        }
+        Ok(json)
+    }
+
+    /// Parses an authenticated metadata plaintext by the rules of FORMAT.md 9.8.
+    pub(crate) fn parse(plain: &[u8]) -> Result<Self> {
+        if plain.len() > MAX_METADATA_LEN {
             return Err(Error::Malformed {
                 what: "item metadata",
                 reason: "longer than 8 KiB",
@@ -129,13 +140,12 @@ impl ItemMetadata {
         };
         // A JSON object, not the array form serde also reads into a struct.
         let first = plain
-            .expose()
             .iter()
             .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
         if first != Some(&b'{') {
             return Err(malformed());
         }
-        let meta: Self = serde_json::from_slice(plain.expose()).map_err(|_| malformed())?;
+        let meta: Self = serde_json::from_slice(plain).map_err(|_| malformed())?;
         meta.validate().map_err(|_| Error::Malformed {
             what: "item metadata",
             reason: "invalid name or content type",

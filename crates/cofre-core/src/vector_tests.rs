@@ -21,6 +21,8 @@
 //! primitives exactly as docs/FORMAT.md describes (MAC inputs, HKDF inputs, chunk
 //! layout) and assert that the code agrees, so the specification itself is tested.
 
+mod owner_copy;
+
 use std::path::PathBuf;
 
 use aws_lc_rs::signature::{
@@ -3723,6 +3725,7 @@ fn vectors_are_reproduced_and_read() {
             "vault_item.json",
             vault_item_file(&sk, prev("vault_item.json").as_ref()),
         ),
+        ("owner_copy.json", owner_copy::owner_copy_file()),
         (
             "share.json",
             share_file(&sk, &share_owner, &share_new, prev("share.json").as_ref()),
@@ -3747,6 +3750,7 @@ fn vectors_are_reproduced_and_read() {
     read_signature(&load("signature.json"), &sk);
     read_key_hierarchy(&load("key_hierarchy.json"), &sk);
     read_vault_item(&load("vault_item.json"), &sk);
+    owner_copy::read_owner_copy(&load("owner_copy.json"), &load("vault_item.json"));
     read_share(&load("share.json"), &sk);
     let signer_stored = read_backup(&load("backup.json"), &sk);
     assert_eq!(signer_stored.public_key(), signer.public_key());

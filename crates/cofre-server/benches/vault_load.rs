@@ -26,8 +26,11 @@
 //!    client can open any of them): the latency of the first page of 200, and of a
 //!    page 90 % of the way through (reached by following the `next` cursors); walking
 //!    every page; the client's time to open one page of 200 (one RSA-OAEP unwrap per
-//!    item) on one core and on all cores; and `Client::items` on the whole vault, which
-//!    is what `cofre ls` runs.
+//!    item) on one core and on all cores; `Client::items` on the whole vault (every item
+//!    key unwrapped, what `cofre ls` ran before owner copies); and `Client::list` (what
+//!    `cofre ls` runs now, FORMAT.md 9.12): its first run, which migrates the vault
+//!    (the rows are inserted without owner copies), then three runs on the migrated
+//!    vault.
 //!
 //! The server: with `COFRE_BIN` set to a `cofre` binary (`cargo build --release -p
 //! cofre-cli`), it runs as its own process (`cofre server`), so its memory and CPU
@@ -975,6 +978,31 @@ async fn large_vault(srv: &Server, client: &Client, l: &LoggedIn) {
     } else {
         None
     };
+    // `Client::list` (what `cofre ls`, `ls --json` and `get NAME` run): the first run
+    // migrates the vault (the rows above have no owner copy: one RSA unwrap per item,
+    // and a copy sealed and stored for each); the later runs read the owner copies.
+    eprintln!("vault_load: listing the whole vault (Client::list): migration, then 3 runs");
+    let t = Instant::now();
+    let (listed, report) = client
+        .list_with_report(&l.tokens.access_token, &l.keys)
+        .await
+        .unwrap();
+    let migrate_s = t.elapsed().as_secs_f64();
+    assert_eq!(listed.iter().filter(|i| i.metadata.is_ok()).count(), total);
+    // The note was stored through the client, with its copy; the rows were not.
+    assert_eq!(report.copies_stored, count);
+    let mut list_s = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let (listed, report) = client
+            .list_with_report(&l.tokens.access_token, &l.keys)
+            .await
+            .unwrap();
+        list_s.push(t.elapsed().as_secs_f64());
+        assert_eq!(report.from_owner_copy, total);
+        assert_eq!(report.opened_with_rsa, 0);
+        assert_eq!(listed.len(), total);
+    }
 
     println!(
         "### 3. A vault of {total} items (pages of 200: {} KB of JSON each)",
@@ -1028,6 +1056,18 @@ async fn large_vault(srv: &Server, client: &Client, l: &LoggedIn) {
             s * 1000.0 / total as f64
         );
     }
+    println!(
+        "| client: `Client::list`, first run on this vault: migration (RSA unwrap of each item, {count} owner copies sealed and stored), 1 run | {migrate_s:.1} s | {:.2} ms per item |",
+        migrate_s * 1000.0 / total as f64
+    );
+    let (lo, hi) = range(&list_s);
+    let med = median(&list_s);
+    let ratio = ls_full.map_or(String::new(), |s| {
+        format!(", {:.3} × `Client::items`", med / s)
+    });
+    println!(
+        "| client: `Client::list` on the whole vault (owner copies: no RSA), 3 runs | {med:.2} s | {lo:.2}–{hi:.2} s{ratio} |"
+    );
     println!();
 }
 

@@ -171,8 +171,8 @@ pub async fn send(a: SendArgs) -> anyhow::Result<()> {
 /// `cofre share ITEM USER`.
 pub async fn share(a: ShareArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
-    let item = resolve(&items, &a.item)?;
+    let items = super::vault::own_items(&v).await?;
+    let item = &resolve(&items, &a.item)?.open(&v.keys);
     let mut contacts = Contacts::load(&v.contacts_path)?;
     let recipient = checked_key(&v, &mut contacts, &a.user).await?;
     v.client
@@ -185,7 +185,7 @@ pub async fn share(a: ShareArgs) -> anyhow::Result<()> {
 /// `cofre unshare ITEM USER`.
 pub async fn unshare(a: ShareArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
+    let items = super::vault::own_items(&v).await?;
     let item = resolve(&items, &a.item)?;
     let user = cofre_client::api::Username::parse(&a.user)
         .map_err(|e| anyhow::anyhow!("{:?}: {e}", a.user))?;
@@ -264,7 +264,7 @@ pub async fn hide(a: ItemArgs) -> anyhow::Result<()> {
 /// `cofre shares ITEM [--json]`: who has access to an item of yours.
 pub async fn shares(a: SharesArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
+    let items = super::vault::own_items(&v).await?;
     let item = resolve(&items, &a.item)?;
     let shares = v.client.shares(&v.token, &item.id).await?;
     if a.json {

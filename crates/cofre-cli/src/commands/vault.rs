@@ -10,7 +10,8 @@ use cofre_client::Client;
 use cofre_client::agent::AgentSession;
 use cofre_client::api::SecretString;
 use cofre_client::core::keys::UnlockedKeys;
-use cofre_client::core::vault::ItemKind;
+use cofre_client::core::vault::{ItemKind, ItemMetadata};
+use cofre_client::listing::ListedItem;
 use cofre_client::vault::{NewItem, Source, VaultItem};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -54,12 +55,69 @@ pub(crate) async fn open(args: &crate::cli::ClientArgs) -> anyhow::Result<Vault>
 
 /// The caller's items and, after them, the items shared with them whose share
 /// verified (see [`crate::commands::sharing::trusted_inbox`]); the rest of the inbox
-/// comes back as warnings.
-async fn everything(v: &Vault) -> anyhow::Result<(Vec<VaultItem>, Vec<String>)> {
-    let mut items = v.client.items(&v.token, &v.keys).await?;
+/// comes back as warnings. The caller's own items are listed from the owner copies of
+/// their metadata, with no RSA operation per item (FORMAT.md 9.12).
+async fn everything(v: &Vault) -> anyhow::Result<(Vec<ListedItem>, Vec<String>)> {
+    let mut items = v.client.list(&v.token, &v.keys).await?;
     let (shared, warnings) = crate::commands::sharing::trusted_inbox(v).await?;
-    items.extend(shared.into_iter().map(|(i, _)| i));
+    items.extend(shared.iter().map(|(i, _)| ListedItem::from_opened(i)));
     Ok((items, warnings))
+}
+
+/// What listings and name resolution read of an item: a listed item (metadata only)
+/// or an item opened with its key.
+pub(crate) trait Row {
+    /// Id.
+    fn id(&self) -> &str;
+    /// Owner's username.
+    fn owner(&self) -> &str;
+    /// Server commit time.
+    fn stored_at(&self) -> i64;
+    /// Server time of the last change.
+    fn changed_at(&self) -> i64;
+    /// The authenticated metadata, or the item's integrity error.
+    fn meta(&self) -> Result<&ItemMetadata, cofre_client::ClientError>;
+}
+
+impl Row for ListedItem {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn stored_at(&self) -> i64 {
+        self.created_at
+    }
+    fn changed_at(&self) -> i64 {
+        self.updated_at
+    }
+    fn meta(&self) -> Result<&ItemMetadata, cofre_client::ClientError> {
+        self.content()
+    }
+}
+
+impl Row for VaultItem {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn stored_at(&self) -> i64 {
+        self.created_at
+    }
+    fn changed_at(&self) -> i64 {
+        self.updated_at
+    }
+    fn meta(&self) -> Result<&ItemMetadata, cofre_client::ClientError> {
+        self.content().map(|c| &c.metadata)
+    }
+}
+
+/// The caller's own items, listed from their owner copies.
+pub(crate) async fn own_items(v: &Vault) -> anyhow::Result<Vec<ListedItem>> {
+    Ok(v.client.list(&v.token, &v.keys).await?)
 }
 
 /// A progress bar on a terminal; nothing when standard error is not one, or when
@@ -162,8 +220,8 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
         .content_type
         .clone()
         .unwrap_or_else(|| guess_content_type(&name).to_owned());
-    let items = v.client.items(&v.token, &v.keys).await?;
-    let replace = same_name(&items, &name, a.replace)?;
+    let items = own_items(&v).await?;
+    let replace = same_name(&items, &name, a.replace)?.map(|i| i.open(&v.keys));
     let new = NewItem {
         kind: ItemKind::File,
         name,
@@ -185,7 +243,7 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
     if !meta.is_file() {
         bail!("{} is not a regular file", a.path.display());
     }
-    let upload = crate::transfers::begin_upload(&v, &a.path, &meta, replace).await?;
+    let upload = crate::transfers::begin_upload(&v, &a.path, &meta, replace.as_ref()).await?;
     let bar = progress_bar("uploading");
     let b = bar.clone();
     let progress = move |done: u64, all: u64| {
@@ -238,13 +296,13 @@ pub async fn put(a: PutArgs) -> anyhow::Result<()> {
 /// a new item; several: an error naming them); without, a warning that this makes
 /// another item of that name.
 fn same_name<'a>(
-    items: &'a [VaultItem],
+    items: &'a [ListedItem],
     name: &str,
     replace: bool,
-) -> anyhow::Result<Option<&'a VaultItem>> {
-    let named: Vec<&VaultItem> = items
+) -> anyhow::Result<Option<&'a ListedItem>> {
+    let named: Vec<&ListedItem> = items
         .iter()
-        .filter(|i| i.content().is_ok_and(|c| c.metadata.name == name))
+        .filter(|i| i.content().is_ok_and(|m| m.name == name))
         .collect();
     match (replace, named.as_slice()) {
         (true, []) => {
@@ -279,8 +337,8 @@ fn same_name<'a>(
 /// not change.
 pub async fn edit(a: ItemArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
-    let item = resolve(&items, &a.item)?;
+    let items = own_items(&v).await?;
+    let item = &resolve(&items, &a.item)?.open(&v.keys);
     let meta = item.content()?.metadata.clone();
     if meta.kind != ItemKind::Note {
         bail!(
@@ -377,18 +435,18 @@ pub async fn note(a: NoteArgs) -> anyhow::Result<()> {
 }
 
 /// Finds one item by id, id prefix or exact name.
-pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result<&'a VaultItem> {
-    if let Some(i) = items.iter().find(|i| i.id == query) {
+pub(crate) fn resolve<'a, T: Row>(items: &'a [T], query: &str) -> anyhow::Result<&'a T> {
+    if let Some(i) = items.iter().find(|i| i.id() == query) {
         return Ok(i);
     }
-    let by_name: Vec<&VaultItem> = items
+    let by_name: Vec<&T> = items
         .iter()
-        .filter(|i| i.content().is_ok_and(|c| c.metadata.name == query))
+        .filter(|i| i.meta().is_ok_and(|m| m.name == query))
         .collect();
     let hex = query.len() >= 4 && query.bytes().all(|b| b.is_ascii_hexdigit());
-    let by_prefix: Vec<&VaultItem> = if hex {
+    let by_prefix: Vec<&T> = if hex {
         let q = query.to_ascii_lowercase();
-        items.iter().filter(|i| i.id.starts_with(&q)).collect()
+        items.iter().filter(|i| i.id().starts_with(&q)).collect()
     } else {
         Vec::new()
     };
@@ -403,7 +461,7 @@ pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result
             "no item is named {query:?} or has an id starting with it (see `cofre ls`)"
         ))),
         many => {
-            let ids: Vec<&str> = many.iter().map(|i| i.id.as_str()).collect();
+            let ids: Vec<&str> = many.iter().map(|i| i.id()).collect();
             bail!(
                 "{query:?} matches {} items; use one of their ids:\n  {}",
                 many.len(),
@@ -413,46 +471,18 @@ pub(crate) fn resolve<'a>(items: &'a [VaultItem], query: &str) -> anyhow::Result
     }
 }
 
-/// `cofre ls`: your items, then those shared with you. The table prints a page at a
-/// time (each page's item keys unwrapped on all cores), so the first lines appear
-/// quickly whatever the size of the vault; `--json` prints one array at the end.
+/// `cofre ls`: your items, then those shared with you. Your own items are listed from
+/// the owner copies of their metadata (no RSA operation per item; items without one
+/// are opened once and get one: FORMAT.md 9.12).
 pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    if a.json {
-        let (items, warnings) = everything(&v).await?;
-        print_items(&v, &items, true, "")?;
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
-        return Ok(());
-    }
-    let mut after: Option<String> = None;
-    let mut any = false;
-    let mut damaged = 0;
-    loop {
-        let page = v.client.items_page(&v.token, after.as_deref(), 200).await?;
-        let items = cofre_client::vault::open_items(page.items, &v.keys);
-        if !items.is_empty() && !any {
-            print_header();
-            any = true;
-        }
-        damaged += print_rows(&v, &items);
-        match page.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    let (shared, warnings) = crate::commands::sharing::trusted_inbox(&v).await?;
-    let shared: Vec<VaultItem> = shared.into_iter().map(|(i, _)| i).collect();
-    if !shared.is_empty() && !any {
-        print_header();
-        any = true;
-    }
-    damaged += print_rows(&v, &shared);
-    if !any {
-        println!("No items yet: `cofre put FILE` or `cofre note TEXT`.");
-    }
-    warn_damaged(damaged);
+    let (items, warnings) = everything(&v).await?;
+    print_items(
+        &v,
+        &items,
+        a.json,
+        "No items yet: `cofre put FILE` or `cofre note TEXT`.",
+    )?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -460,25 +490,25 @@ pub async fn ls(a: LsArgs) -> anyhow::Result<()> {
 }
 
 /// Prints a listing, as a table or JSON.
-pub(crate) fn print_items(
+pub(crate) fn print_items<T: Row>(
     v: &Vault,
-    items: &[VaultItem],
+    items: &[T],
     json: bool,
     empty: &str,
 ) -> anyhow::Result<()> {
     if json {
         let rows: Vec<serde_json::Value> = items
             .iter()
-            .map(|i| match i.content() {
-                Ok(c) => serde_json::json!({
-                    "id": i.id, "owner": i.owner, "shared_with_me": i.owner != v.username,
-                    "kind": c.metadata.kind,
-                    "name": c.metadata.name, "content_type": c.metadata.content_type,
-                    "size": c.metadata.size, "created": c.metadata.created,
-                    "modified": c.metadata.modified, "stored_at": i.created_at,
+            .map(|i| match i.meta() {
+                Ok(m) => serde_json::json!({
+                    "id": i.id(), "owner": i.owner(), "shared_with_me": i.owner() != v.username,
+                    "kind": m.kind,
+                    "name": m.name, "content_type": m.content_type,
+                    "size": m.size, "created": m.created,
+                    "modified": m.modified, "stored_at": i.stored_at(),
                 }),
                 Err(e) => serde_json::json!({
-                    "id": i.id, "owner": i.owner, "error": e.to_string(),
+                    "id": i.id(), "owner": i.owner(), "error": e.to_string(),
                 }),
             })
             .collect();
@@ -504,24 +534,23 @@ fn print_header() {
 }
 
 /// One line per item; returns how many failed their integrity check.
-fn print_rows(v: &Vault, items: &[VaultItem]) -> usize {
+fn print_rows<T: Row>(v: &Vault, items: &[T]) -> usize {
     let mut damaged = 0;
     for i in items {
-        let from = if i.owner == v.username {
+        let from = if i.owner() == v.username {
             "-"
         } else {
-            i.owner.as_str()
+            i.owner()
         };
-        match i.content() {
-            Ok(c) => {
-                let m = &c.metadata;
+        match i.meta() {
+            Ok(m) => {
                 let kind = match m.kind {
                     ItemKind::Note => "note",
                     ItemKind::File => "file",
                 };
                 println!(
                     "{:<32}  {:>9}  {:<16}  {kind:<4}  {from:<12}  {}",
-                    i.id,
+                    i.id(),
                     human(m.size),
                     date(m.modified),
                     m.name.escape_debug()
@@ -531,9 +560,9 @@ fn print_rows(v: &Vault, items: &[VaultItem]) -> usize {
                 damaged += 1;
                 println!(
                     "{:<32}  {:>9}  {:<16}  ????  {from:<12}  DAMAGED: failed its integrity check",
-                    i.id,
+                    i.id(),
                     "?",
-                    date(i.updated_at)
+                    date(i.changed_at())
                 );
             }
         }
@@ -617,7 +646,7 @@ async fn download_kept(
 pub async fn get(a: GetArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
     let (items, _) = everything(&v).await?;
-    let item = resolve(&items, &a.item)?;
+    let item = &resolve(&items, &a.item)?.open(&v.keys);
     let meta = &item.content()?.metadata;
     if a.output.as_deref().is_some_and(|p| p.as_os_str() == "-") {
         let mut out = crate::exit::stdout();
@@ -667,7 +696,7 @@ pub async fn get(a: GetArgs) -> anyhow::Result<()> {
 pub async fn cat(a: ItemArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
     let (items, _) = everything(&v).await?;
-    let item = resolve(&items, &a.item)?;
+    let item = &resolve(&items, &a.item)?.open(&v.keys);
     let mut out = crate::exit::stdout();
     download(&v, item, &mut out).await?;
     out.flush()?;
@@ -677,7 +706,7 @@ pub async fn cat(a: ItemArgs) -> anyhow::Result<()> {
 /// `cofre rm`.
 pub async fn rm(a: ItemArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
+    let items = own_items(&v).await?;
     let item = resolve(&items, &a.item)?;
     v.client.delete_item(&v.token, &item.id).await?;
     println!("Deleted {}.", item.id);
@@ -687,9 +716,11 @@ pub async fn rm(a: ItemArgs) -> anyhow::Result<()> {
 /// `cofre rename`.
 pub async fn rename(a: RenameArgs) -> anyhow::Result<()> {
     let v = open(&a.client).await?;
-    let items = v.client.items(&v.token, &v.keys).await?;
-    let item = resolve(&items, &a.item)?;
-    v.client.rename(&v.token, item, &a.new_name).await?;
+    let items = own_items(&v).await?;
+    let item = &resolve(&items, &a.item)?.open(&v.keys);
+    v.client
+        .rename(&v.token, &v.keys, item, &a.new_name)
+        .await?;
     println!("Renamed {} to {}.", item.id, a.new_name);
     Ok(())
 }

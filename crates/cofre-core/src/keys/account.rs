@@ -178,6 +178,12 @@ impl UnlockedKeys {
         &self.user_key
     }
 
+    /// The vault metadata key (FORMAT.md 9.12), derived from the user key: opens and
+    /// seals the owner's copies of item metadata.
+    pub fn vault_meta_key(&self) -> crate::Result<crate::owner_copy::VaultMetaKey> {
+        crate::owner_copy::VaultMetaKey::derive(&self.user_key)
+    }
+
     /// The RSA private key (unwraps item keys, signs shares).
     pub fn private_key(&self) -> &PrivateKey {
         &self.private_key

@@ -14,8 +14,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use cofre_api::vault::{
     BodyOffset, CommitItemRequest, CreateItemRequest, CreateItemResponse, Item, ItemPage,
-    ItemsQuery, PendingUpload, PendingUploads, ReplaceItemRequest, UpdateMetadataRequest,
-    UploadStatus, Usage,
+    ItemsQuery, MAX_OWNER_METADATA_BATCH, OwnerMetadataBatch, OwnerMetadataStored, PendingUpload,
+    PendingUploads, ReplaceItemRequest, UpdateMetadataRequest, UploadStatus, Usage,
 };
 use futures_util::TryStreamExt as _;
 use tokio_util::io::{ReaderStream, StreamReader};
@@ -24,7 +24,7 @@ use crate::auth::AuthSession;
 use crate::blobs::valid_key;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
-use crate::store::items::{CreateItemError, ItemRow, NewUpload};
+use crate::store::items::{CreateItemError, ItemRow, NewUpload, SealedParts};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/items", get(list).post(create))
         .route("/items/usage", get(usage))
         .route("/items/uploads", get(pending_uploads))
+        .route("/items/owner-metadata", put(set_owner_metadata))
         .route("/items/{id}", get(get_item).delete(delete_item))
         .route(
             "/items/{id}/upload",
@@ -67,6 +68,7 @@ pub(crate) fn to_item(row: ItemRow) -> Item {
         updated_at: row.updated_at,
         metadata: row.metadata.unwrap_or_default(),
         wrapped_key: row.wrapped_key.unwrap_or_default(),
+        owner_metadata: row.owner_metadata,
         signature: row.signature,
         signed_wrapped_key: row.signed_wrapped_key,
         rewrap_signature: row.rewrap_signature,
@@ -414,6 +416,12 @@ pub(crate) async fn commit(
     }
     let metadata = req.metadata.to_text();
     let wrapped_key = req.wrapped_key.to_text();
+    let owner_metadata = req.owner_metadata.as_ref().map(|b| b.to_text());
+    let sealed = SealedParts {
+        metadata: &metadata,
+        wrapped_key: &wrapped_key,
+        owner_metadata: owner_metadata.as_deref(),
+    };
     let now = crate::clock::now();
     let done = if row.committed {
         // A new version: the body first (readers see the old one or the new one),
@@ -422,13 +430,11 @@ pub(crate) async fn commit(
         // finds the upload gone and the blob of the new length, and finishes.
         app.blobs.replace(&id).await?;
         app.store
-            .commit_replacement(&s.user.id, &id, &metadata, &wrapped_key, now)
+            .commit_replacement(&s.user.id, &id, &sealed, now)
             .await?
     } else {
         app.blobs.finish(&id).await?;
-        app.store
-            .commit_item(&s.user.id, &id, &metadata, &wrapped_key, now)
-            .await?
+        app.store.commit_item(&s.user.id, &id, &sealed, now).await?
     };
     if !done {
         return Err(ApiError::NotFound);
@@ -726,12 +732,14 @@ pub(crate) async fn set_metadata(
     ApiJson(req): ApiJson<UpdateMetadataRequest>,
 ) -> Result<StatusCode, ApiError> {
     owned(&app, &s, &id, true).await?;
+    let owner_metadata = req.owner_metadata.as_ref().map(|b| b.to_text());
     if !app
         .store
         .set_item_metadata(
             &s.user.id,
             &id,
             &req.metadata.to_text(),
+            owner_metadata.as_deref(),
             crate::clock::now(),
         )
         .await?
@@ -739,6 +747,48 @@ pub(crate) async fn set_metadata(
         return Err(ApiError::NotFound);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/items/owner-metadata",
+    tag = "items",
+    summary = "Add owner copies of metadata (FORMAT.md 9.12) to items of the caller's, at most 500 at a time",
+    request_body = OwnerMetadataBatch,
+    responses((status = 200, description = "The ids whose copy was stored", body = OwnerMetadataStored), (status = "4XX", description = "Error", body = cofre_api::ErrorBody)),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn set_owner_metadata(
+    State(app): State<AppState>,
+    s: AuthSession,
+    ApiJson(req): ApiJson<OwnerMetadataBatch>,
+) -> Result<Json<OwnerMetadataStored>, ApiError> {
+    if req.items.len() > MAX_OWNER_METADATA_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_OWNER_METADATA_BATCH} owner copies per request"
+        )));
+    }
+    // The server cannot check a copy (it has no key): it stores each only beside the
+    // exact metadata box the client made it beside, so a copy computed before a
+    // concurrent rename is dropped rather than left stale.
+    let texts: Vec<(String, String, String)> = req
+        .items
+        .iter()
+        .filter(|c| valid_key(&c.id))
+        .map(|c| {
+            (
+                c.id.clone(),
+                c.metadata.to_text(),
+                c.owner_metadata.to_text(),
+            )
+        })
+        .collect();
+    let copies: Vec<(&str, &str, &str)> = texts
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    let stored = app.store.set_owner_metadata(&s.user.id, &copies).await?;
+    Ok(Json(OwnerMetadataStored { stored }))
 }
 
 #[utoipa::path(

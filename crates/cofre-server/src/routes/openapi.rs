@@ -26,7 +26,7 @@ use crate::state::AppState;
         admin::reset_mfa,
         admin::invite, admin::policy, admin::audit, admin::backups, admin::start_backup,
         items::create, items::upload_status, items::upload_part, items::commit, items::list,
-        items::usage, items::pending_uploads, items::replace, items::cancel_upload, items::get_item, items::download, items::set_metadata, items::delete_item,
+        items::usage, items::pending_uploads, items::replace, items::cancel_upload, items::get_item, items::download, items::set_metadata, items::set_owner_metadata, items::delete_item,
         shares::share, shares::list_shares, shares::unshare, shares::shared_with_me,
         shares::hide, shares::public_key,
         rotation::status, rotation::start, rotation::outgoing, rotation::rewrap, rotation::finish,

@@ -193,6 +193,7 @@ pub const TABLES: &[TableSpec] = &[
             int_or_null("replacing_size"),
             int_or_null("replacing_created_at"),
             int_or_null("replacing_expires_at"),
+            text_or_null("owner_metadata"),
         ],
         key: &["id"],
     },

@@ -26,6 +26,9 @@ pub struct ItemRow {
     pub metadata: Option<String>,
     /// The owner's wrapped item key, base64url (set at commit).
     pub wrapped_key: Option<String>,
+    /// The owner's copy of the metadata (FORMAT.md 9.12), base64url: absent on items
+    /// written before it existed, and on items read through a share.
+    pub owner_metadata: Option<String>,
     /// Commit time (upload start until then).
     pub created_at: i64,
     /// Last change.
@@ -71,6 +74,17 @@ pub struct NewUpload<'a> {
     pub quota: u64,
 }
 
+/// What a commit stores, as text forms: the sealed metadata, the owner's wrapped key
+/// and, from clients that write it, the owner's copy of the metadata.
+pub struct SealedParts<'a> {
+    /// Metadata under the item key.
+    pub metadata: &'a str,
+    /// The item key wrapped for the owner.
+    pub wrapped_key: &'a str,
+    /// The owner's copy of the metadata (FORMAT.md 9.12).
+    pub owner_metadata: Option<&'a str>,
+}
+
 /// Why an upload could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateItemError {
@@ -90,7 +104,8 @@ pub enum CreateItemError {
 
 pub(super) const COLUMNS: &str = "i.id, i.owner_id, u.username, i.committed, i.size, i.metadata, \
                        i.wrapped_key, i.created_at, i.updated_at, i.expires_at, \
-                       i.replacing_size, i.replacing_created_at, i.replacing_expires_at";
+                       i.replacing_size, i.replacing_created_at, i.replacing_expires_at, \
+                       i.owner_metadata";
 
 pub(super) fn to_u64(v: i64, what: &'static str) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt {
@@ -115,6 +130,7 @@ pub(super) fn from_row(row: &impl Columns) -> StoreResult<ItemRow> {
         size: to_u64(row.int("size")?, "item size")?,
         metadata: row.opt_text("metadata")?,
         wrapped_key: row.opt_text("wrapped_key")?,
+        owner_metadata: row.opt_text("owner_metadata")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         expires_at: row.int("expires_at")?,
@@ -232,50 +248,86 @@ impl super::Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Marks an upload committed with its sealed metadata and wrapped key. Returns
-    /// false when there is no such uncommitted upload of `owner_id`.
+    /// Marks an upload committed with its sealed metadata, wrapped key and the
+    /// owner's copy of the metadata (if the client sent one). Returns false when there
+    /// is no such uncommitted upload of `owner_id`.
     pub async fn commit_item(
         &self,
         owner_id: &str,
         id: &str,
-        metadata: &str,
-        wrapped_key: &str,
+        sealed: &SealedParts<'_>,
         now: i64,
     ) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE items SET committed = 1, metadata = $3, wrapped_key = $4, \
-                              created_at = $5, updated_at = $5 \
+                              owner_metadata = $6, created_at = $5, updated_at = $5 \
              WHERE id = $1 AND owner_id = $2 AND committed = 0",
         )
         .bind(id)
         .bind(owner_id)
-        .bind(metadata)
-        .bind(wrapped_key)
+        .bind(sealed.metadata)
+        .bind(sealed.wrapped_key)
         .bind(now)
+        .bind(sealed.owner_metadata)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    /// Replaces a committed item's sealed metadata (rename).
+    /// Replaces a committed item's sealed metadata (rename), and the owner's copy of
+    /// it with the one given (none: the old copy, made beside the old metadata, is
+    /// dropped).
     pub async fn set_item_metadata(
         &self,
         owner_id: &str,
         id: &str,
         metadata: &str,
+        owner_metadata: Option<&str>,
         now: i64,
     ) -> StoreResult<bool> {
         let r = sqlx::query(
-            "UPDATE items SET metadata = $3, updated_at = $4 \
+            "UPDATE items SET metadata = $3, owner_metadata = $5, updated_at = $4 \
              WHERE id = $1 AND owner_id = $2 AND committed = 1",
         )
         .bind(id)
         .bind(owner_id)
         .bind(metadata)
         .bind(now)
+        .bind(owner_metadata)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Sets owner's copies of metadata (FORMAT.md 9.12) of committed items of
+    /// `owner_id`, in one transaction. Each entry is `(id, metadata, owner_metadata)`
+    /// and is stored only while the item's metadata is still `metadata` (the box the
+    /// copy was made beside): a copy computed before a concurrent rename or new version
+    /// is dropped. Returns the ids stored.
+    pub async fn set_owner_metadata(
+        &self,
+        owner_id: &str,
+        copies: &[(&str, &str, &str)],
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool().begin().await?;
+        let mut stored = Vec::new();
+        for (id, metadata, owner_metadata) in copies {
+            let r = sqlx::query(
+                "UPDATE items SET owner_metadata = $4 \
+                 WHERE id = $1 AND owner_id = $2 AND committed = 1 AND metadata = $3",
+            )
+            .bind(*id)
+            .bind(owner_id)
+            .bind(*metadata)
+            .bind(*owner_metadata)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 1 {
+                stored.push((*id).to_owned());
+            }
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Deletes an item of `owner_id`; false when there is none.
@@ -405,18 +457,19 @@ impl super::Store {
         Ok(true)
     }
 
-    /// Makes the new version of `id` the item: its size, the new sealed metadata and
-    /// wrapped key, in one statement. False when no new version is on its way.
+    /// Makes the new version of `id` the item: its size, the new sealed metadata,
+    /// wrapped key and owner's copy, in one statement. False when no new version is on
+    /// its way.
     pub async fn commit_replacement(
         &self,
         owner_id: &str,
         id: &str,
-        metadata: &str,
-        wrapped_key: &str,
+        sealed: &SealedParts<'_>,
         now: i64,
     ) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE items SET size = replacing_size, metadata = $3, wrapped_key = $4, \
+                              owner_metadata = $6, \
                               updated_at = $5, replacing_size = NULL, \
                               replacing_created_at = NULL, replacing_expires_at = NULL \
              WHERE id = $1 AND owner_id = $2 AND committed = 1 \
@@ -424,9 +477,10 @@ impl super::Store {
         )
         .bind(id)
         .bind(owner_id)
-        .bind(metadata)
-        .bind(wrapped_key)
+        .bind(sealed.metadata)
+        .bind(sealed.wrapped_key)
         .bind(now)
+        .bind(sealed.owner_metadata)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() == 1)

@@ -146,6 +146,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "item_replacements",
         sql: include_str!("../../migrations/common/0008_item_replacements.sql"),
     },
+    Migration {
+        version: 9,
+        name: "owner_metadata",
+        sql: include_str!("../../migrations/common/0009_owner_metadata.sql"),
+    },
 ];
 
 /// The schema version this build migrates databases to.

@@ -43,6 +43,8 @@ fn shared_columns() -> String {
 
 fn shared_from_row(row: &impl Columns) -> StoreResult<ItemRow> {
     let mut item = from_row(row)?;
+    // The owner's copy of the metadata is the owner's alone (FORMAT.md 9.12).
+    item.owner_metadata = None;
     item.signature = Some(row.text("signature")?);
     item.signed_wrapped_key = row.opt_text("signed_wrapped_key")?;
     item.rewrap_signature = row.opt_text("rewrap_signature")?;

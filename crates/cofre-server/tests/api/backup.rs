@@ -483,6 +483,7 @@ async fn a_backup_of_an_older_schema_is_migrated_forward_on_restore() {
              ALTER TABLE items DROP COLUMN replacing_size; \
              ALTER TABLE items DROP COLUMN replacing_created_at; \
              ALTER TABLE items DROP COLUMN replacing_expires_at; \
+             ALTER TABLE items DROP COLUMN owner_metadata; \
              DELETE FROM schema_migrations WHERE version >= 4",
         )
         .await

@@ -19,6 +19,7 @@ mod backup;
 mod bad_input;
 mod disk_full;
 mod files;
+mod listing;
 mod metrics;
 mod mfa;
 mod migrate;

@@ -53,6 +53,7 @@ async fn openapi_document_lists_every_route() {
         ("get", "/items/{id}/upload"),
         ("delete", "/items/{id}/upload"),
         ("get", "/items/uploads"),
+        ("put", "/items/owner-metadata"),
         ("post", "/items/{id}/replace"),
         ("put", "/items/{id}/body"),
         ("get", "/items/{id}/body"),
@@ -108,6 +109,8 @@ async fn openapi_document_lists_every_route() {
         "Item",
         "ItemPage",
         "CommitItemRequest",
+        "OwnerMetadataBatch",
+        "OwnerMetadataStored",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }

@@ -130,7 +130,10 @@ async fn round_trips_at_every_size_boundary_through_all_three_sources() {
     // Rename keeps the body; delete removes the row and the blob.
     let (id, _) = &ids[1];
     let item = s.client.item(t, &l.keys, id).await.unwrap();
-    s.client.rename(t, &item, "renamed.txt").await.unwrap();
+    s.client
+        .rename(t, &l.keys, &item, "renamed.txt")
+        .await
+        .unwrap();
     let item = s.client.item(t, &l.keys, id).await.unwrap();
     assert_eq!(item.content().unwrap().metadata.name, "renamed.txt");
     assert_eq!(fetch(&s, &l, id).await.unwrap(), data(1, 1));
