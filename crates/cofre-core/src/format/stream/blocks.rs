@@ -454,7 +454,7 @@ mod tests {
         let per_block = batch_len(full);
         let chunks = s.len().div_ceil(full);
         let bad = chunks / 2; // in the middle, and not the first of its block
-        assert_ne!(bad % per_block, 0);
+        assert!(!bad.is_multiple_of(per_block));
         let mut t = s.clone();
         t[HEADER_LEN + bad * full + 100] ^= 1;
         let mut r = BlockReader::new(t.len() as u64);
