@@ -20,6 +20,7 @@ pub mod admin;
 pub mod agent;
 pub mod client;
 pub mod contacts;
+mod download;
 pub mod error;
 #[cfg(unix)]
 mod hardening;

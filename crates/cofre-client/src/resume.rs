@@ -274,7 +274,7 @@ impl Client {
         kept.seek(SeekFrom::Start(dec.position()))?;
         progress(dec.position(), item.encoded_size);
         let more = self
-            .download_into(access, item, &mut dec, out, Some(kept), progress)
+            .download_into(access, item, dec, out, Some(kept), progress)
             .await?;
         Ok(written + more)
     }

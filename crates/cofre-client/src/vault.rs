@@ -27,7 +27,7 @@ use crate::Client;
 use crate::error::{ClientError, Result};
 
 /// How often a download is retried after a transport failure.
-const ATTEMPTS: u32 = 6;
+pub(crate) const ATTEMPTS: u32 = 6;
 /// The pauses between attempts of an upload request (create, part) that failed for a
 /// reason that may pass: the server unreachable or restarting, a 5xx, or the upload
 /// held by another writer. About 76 s in all, longer than a crashed server's upload
@@ -109,7 +109,7 @@ impl VaultItem {
     }
 }
 
-fn integrity(id: &str, reason: impl std::fmt::Display) -> ClientError {
+pub(crate) fn integrity(id: &str, reason: impl std::fmt::Display) -> ClientError {
     ClientError::Integrity {
         item: id.to_owned(),
         reason: reason.to_string(),
@@ -230,7 +230,7 @@ impl<R: Read> Read for Counting<R> {
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
 impl Client {
-    fn body_request(
+    pub(crate) fn body_request(
         &self,
         method: Method,
         path: &str,
@@ -721,11 +721,12 @@ impl Client {
     }
 
     /// Downloads and decrypts an item's body into `out`, resuming after dropped
-    /// connections. Returns the plaintext length. On error, `out` may hold a verified
-    /// prefix: write to a temporary file and keep it only on success. The plaintext
-    /// passes through buffers that are zeroized when dropped
-    /// ([`PartDecryptor::push`]); what `out` does with it (a page cache, a pipe
-    /// buffer, standard output's own buffer) is beyond this function.
+    /// connections. Returns the plaintext length. Receiving, decrypting (on all cores)
+    /// and writing overlap, in bounded memory (see the `download` module). On error,
+    /// `out` may hold a verified prefix: write to a temporary file and keep it only on
+    /// success. The plaintext passes through buffers that are zeroized when dropped;
+    /// what `out` does with it (a page cache, a pipe buffer, standard output's own
+    /// buffer) is beyond this function.
     pub async fn download(
         &self,
         access: &SecretString,
@@ -734,9 +735,8 @@ impl Client {
         progress: Progress<'_>,
     ) -> Result<u64> {
         let opened = item.content()?;
-        let mut dec =
-            PartDecryptor::new(opened.key.key(), &body_context(&item.id), item.encoded_size);
-        self.download_into(access, item, &mut dec, out, None, progress)
+        let dec = PartDecryptor::new(opened.key.key(), &body_context(&item.id), item.encoded_size);
+        self.download_into(access, item, dec, out, None, progress)
             .await
     }
 
@@ -748,56 +748,18 @@ impl Client {
         &self,
         access: &SecretString,
         item: &VaultItem,
-        dec: &mut PartDecryptor,
+        dec: PartDecryptor,
         out: &mut (dyn Write + Send),
-        mut tee: Option<&mut std::fs::File>,
+        tee: Option<&mut std::fs::File>,
         progress: Progress<'_>,
     ) -> Result<u64> {
-        let id = &item.id;
-        let mut written = 0u64;
-        let mut failures = 0;
-        loop {
-            let mut req = self.body_request(Method::GET, &format!("/items/{id}/body"), access);
-            if dec.position() > 0 {
-                req = req.header(reqwest::header::RANGE, format!("bytes={}-", dec.position()));
-            }
-            let outcome: Result<()> = async {
-                let mut resp = req.send().await?;
-                if !resp.status().is_success() {
-                    return Err(crate::client::api_error(resp).await);
-                }
-                while let Some(bytes) = resp.chunk().await? {
-                    let plain = dec.push(&bytes).map_err(|e| integrity(id, e))?;
-                    if let Some(t) = tee.as_deref_mut() {
-                        t.write_all(&bytes).map_err(ClientError::Io)?;
-                    }
-                    out.write_all(&plain).map_err(ClientError::Output)?;
-                    written += plain.len() as u64;
-                    progress(dec.position(), item.encoded_size);
-                }
-                Ok(())
-            }
-            .await;
-            match outcome {
-                Ok(()) => break,
-                Err(ClientError::Http(e)) if failures + 1 < ATTEMPTS => {
-                    failures += 1;
-                    tracing_free_sleep(failures).await;
-                    dec.discard_pending();
-                    if let Some(t) = tee.as_deref_mut() {
-                        // Keep only whole verified chunks; the range resumes there.
-                        t.set_len(dec.position())?;
-                        std::io::Seek::seek(t, std::io::SeekFrom::Start(dec.position()))?;
-                    }
-                    let _ = e;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        dec.finish()
-            .map_err(|_| integrity(id, "the body is truncated or extended"))?;
-        out.flush().map_err(ClientError::Output)?;
-        Ok(written)
+        let tee = match tee {
+            Some(t) => Some(t.try_clone()?),
+            None => None,
+        };
+        let source = crate::download::HttpBody::new(self, access, &item.id);
+        let sink = crate::download::Sink { out, tee, progress };
+        crate::download::run(source, dec, &item.id, item.encoded_size, sink).await
     }
 
     /// Renames one of the caller's items: new sealed metadata under the item key and
@@ -943,7 +905,7 @@ async fn pause(attempt: usize) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-async fn tracing_free_sleep(attempt: u32) {
+pub(crate) async fn tracing_free_sleep(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
 }
 

@@ -16,7 +16,7 @@
 //! derivation, changing it fails the first chunk. A chunk's tag is verified in constant
 //! time before the chunk is decrypted, so no unauthenticated plaintext is ever released.
 //!
-//! Three ways to drive it:
+//! Ways to drive it:
 //! - [`encrypt`] / [`decrypt`] over [`Read`] and [`Write`], in constant memory, with
 //!   chunks processed in parallel on all cores;
 //! - [`Encryptor`] / [`Decryptor`], chunk by chunk, for async callers (uploads and
@@ -24,6 +24,8 @@
 //!   an explicit index for resumable transfers;
 //! - [`encrypt_parts`] / [`PartDecryptor`], in parts of whole chunks, for network
 //!   transfers that resume after a dropped connection;
+//! - [`BlockReader`] / [`BlockOpener`], decryption in stages for a download pipeline
+//!   (read, open blocks of chunks in parallel, write in order) in bounded memory;
 //! - [`encrypt_to_vec`] / [`decrypt_to_vec`] for small inputs held in memory.
 
 use std::io::{Read, Write};
@@ -655,7 +657,9 @@ pub fn encrypted_len(plain_len: u64, log2: u8) -> u64 {
         + (BLOCK_LEN + aes_cbc::padded_len(last as usize) + TAG_LEN) as u64
 }
 
+mod blocks;
 mod parts;
+pub use blocks::{Block, BlockOpener, BlockReader, block_capacity, max_block_capacity};
 pub use parts::{PartDecryptor, encrypt_parts};
 
 #[cfg(test)]

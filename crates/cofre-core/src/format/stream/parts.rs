@@ -14,6 +14,7 @@ use std::sync::mpsc::channel;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use super::blocks::{BlockOpener, BlockReader};
 use super::{BLOCK_LEN, CHUNK_OVERHEAD, Decryptor, Encryptor, HEADER_LEN, Pieces, batch_len};
 use crate::primitives::rand;
 use crate::secret::SymmetricKey;
@@ -193,6 +194,21 @@ impl PartDecryptor {
                 return Ok(out);
             }
         }
+    }
+
+    /// The reader and opener that continue this decryption in stages (a download
+    /// pipeline), from [`PartDecryptor::position`]: bytes received after it are
+    /// forgotten.
+    pub fn into_blocks(self) -> (BlockReader, BlockOpener) {
+        super::blocks::continued(
+            self.key,
+            self.context,
+            self.total,
+            self.position,
+            self.next_index,
+            self.dec,
+            self.done,
+        )
     }
 
     /// Succeeds only when the whole stream was received and its final chunk verified.
