@@ -437,13 +437,40 @@ async function checkShare(t: Harness, v: Vec, k: RsaFixture): Promise<void> {
   for (const n of v.negative as Vec[]) await t.reject("negative", n, () => read(n));
 }
 
+async function checkOwnerCopy(t: Harness, v: Vec): Promise<void> {
+  const userKey = await sym(v.user_key);
+  const key = await c.vaultMetaKey(userKey);
+  for (const cs of v.cases as Vec[]) {
+    await t.run("cases", "owner copy: " + cs.description, async () => {
+      assertBytes(await c.hkdf(h(v.user_key), new Uint8Array(0), c.VAULT_META_KEY_INFO, 64), h(v.vault_meta_key), "vault metadata key");
+      assertBytes(c.VAULT_META_KEY_INFO, h(v.hkdf_info.hex), "HKDF info");
+      const box = h(cs.item_metadata);
+      assert(c.toHex(await c.sha256(box)) === cs.item_metadata_sha256, "box hash");
+      const ctx = await c.ownerCopyContext(v.item_id, box);
+      assertBytes(ctx, h(cs.context.hex), "context");
+      assertBytes(ctx, c.utf8(cs.context.ascii), "context text");
+      const enc = h(cs.encoding);
+      assertBytes(c.textDecode(cs.text), enc, "text form");
+      assert(c.textEncode(enc) === cs.text, "text encode");
+      const plain = c.utf8(cs.metadata_json);
+      assertBytes(await c.open(key, ctx, enc), plain, "plaintext");
+      assertBytes(await c.seal(key, ctx, plain, h(cs.iv)), enc, "re-seal");
+      const members = await c.openOwnerCopy(key, v.item_id, box, enc);
+      assert(membersOf(members) === membersOfVector(cs.members), "members");
+    });
+  }
+  for (const n of v.negative as Vec[]) {
+    await t.reject("negative", n, () => c.openOwnerCopy(key, n.item_id, h(n.item_metadata), h(n.owner_copy)));
+  }
+}
+
 async function main(): Promise<void> {
   const t = new Harness();
   try {
     const index = (await (await fetch("vectors/index.json")).json()) as string[];
     const files: Record<string, Vec> = {};
     for (const name of index) files[name] = await t.load(name);
-    const known = new Set(["sealed_box.json", "stream.json", "rsa_key.json", "wrapped_key.json", "signature.json", "key_hierarchy.json", "vault_item.json", "share.json", "backup.json"]);
+    const known = new Set(["sealed_box.json", "stream.json", "rsa_key.json", "wrapped_key.json", "signature.json", "key_hierarchy.json", "vault_item.json", "share.json", "backup.json", "owner_copy.json"]);
     for (const name of index) {
       if (!known.has(name)) t.fail(name, "checks", `no checker for ${name}`);
     }
@@ -471,6 +498,7 @@ async function main(): Promise<void> {
       await run("key_hierarchy.json", (v) => checkKeyHierarchy(t, v, k));
       await run("vault_item.json", (v) => checkVaultItem(t, v, k));
       await run("share.json", (v) => checkShare(t, v, k));
+      await run("owner_copy.json", (v) => checkOwnerCopy(t, v));
       await run("backup.json", (v) => checkBackup(t, v, k));
     }
   } catch (e) {

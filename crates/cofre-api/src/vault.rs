@@ -130,7 +130,8 @@ pub struct OwnerMetadataCopy {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerMetadataBatch {
-    /// The copies.
+    /// The copies (at most [`MAX_OWNER_METADATA_BATCH`]).
+    #[schema(max_items = 500)]
     pub items: Vec<OwnerMetadataCopy>,
 }
 
@@ -278,6 +279,18 @@ pub struct UserPublicKey {
 #[cfg(test)]
 mod tests {
     use cofre_core::format::stream;
+
+    /// The batch limit the OpenAPI document declares is the one the server enforces.
+    #[test]
+    fn the_declared_batch_limit_is_the_enforced_one() {
+        let schema =
+            serde_json::to_value(<super::OwnerMetadataBatch as utoipa::PartialSchema>::schema())
+                .unwrap();
+        assert_eq!(
+            schema["properties"]["items"]["maxItems"],
+            super::MAX_OWNER_METADATA_BATCH
+        );
+    }
 
     /// The bounds the OpenAPI document declares for `size` are the format's.
     #[test]

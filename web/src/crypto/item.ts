@@ -3,11 +3,11 @@
  * metadata JSON (exactly six members, strict types, at most 8,192 bytes), parsed only
  * after its sealed box authenticated.
  */
-import { type Bytes, utf8 } from "./bytes";
+import { type Bytes, toHex, utf8, wipe } from "./bytes";
 import { reject } from "./errors";
 import { I64_MAX, I64_MIN, JsonSyntaxError, U64_MAX, decodeUtf8Strict, hasExactly, isIntIn, isScalarString, parseJson } from "./json";
 import { open } from "./sealed";
-import type { SymmetricKey } from "./symmetric";
+import { SymmetricKey, hkdfKey, sha256 } from "./symmetric";
 
 /** The longest metadata plaintext. */
 export const MAX_METADATA_LEN = 8192;
@@ -99,4 +99,40 @@ export function writeItemMetadata(m: ItemMetadata): Bytes {
 /** Opens and parses an item's metadata box (9.8): authenticated first, then parsed. */
 export async function openItemMetadata(itemKey: SymmetricKey, id: string, box: Uint8Array): Promise<ItemMetadata> {
   return parseItemMetadata(await open(itemKey, itemContexts(id).meta, box));
+}
+
+/** The HKDF info of the vault metadata key (9.12). */
+export const VAULT_META_KEY_INFO = utf8("cofre/v1/vault-meta-key");
+
+/**
+ * The vault metadata key (9.12): HKDF-SHA256(user key, salt empty,
+ * `"cofre/v1/vault-meta-key"`, 64 bytes), imported non-extractable. It seals the owner's
+ * copies of its items' metadata, so listing needs no RSA operation.
+ */
+export async function vaultMetaKey(userKey: SymmetricKey): Promise<SymmetricKey> {
+  const raw = await hkdfKey(userKey.hkdf, new Uint8Array(0), VAULT_META_KEY_INFO, 64);
+  try {
+    return await SymmetricKey.import(raw);
+  } finally {
+    wipe(raw);
+  }
+}
+
+/**
+ * The context of item `id`'s owner copy beside the metadata box `box` (its binary
+ * encoding, 9.12): `"cofre/v1/item-meta-owner/" || id || "/" || hex(SHA-256(box))`.
+ */
+export async function ownerCopyContext(id: string, box: Bytes): Promise<Bytes> {
+  if (!isItemId(id)) throw new RangeError("an item id is 32 lowercase hexadecimal characters");
+  return utf8("cofre/v1/item-meta-owner/" + id + "/" + toHex(await sha256(box)));
+}
+
+/**
+ * Opens the owner copy `copy` of item `id` served beside the metadata box `box`, and
+ * parses its metadata (9.12). A copy of another item or account, or one made beside
+ * another box (before a rename), fails as *decrypt*: the caller then falls back to the
+ * item key (9.8).
+ */
+export async function openOwnerCopy(key: SymmetricKey, id: string, box: Bytes, copy: Bytes): Promise<ItemMetadata> {
+  return parseItemMetadata(await open(key, await ownerCopyContext(id, box), copy));
 }
