@@ -79,6 +79,9 @@ fn from_row(row: &AnyRow) -> StoreResult<User> {
     })
 }
 
+/// The PostgreSQL advisory lock key that serializes account creation (`"cofre"` and 1).
+const REGISTRATION_LOCK: i64 = 0x636f_6672_6501;
+
 impl Store {
     /// Inserts an account. If `role` is `None`, the first account ever becomes admin
     /// and later ones users (decided inside the insert, so two concurrent first
@@ -89,8 +92,21 @@ impl Store {
             what: "account keys",
             reason: e.to_string(),
         })?;
-        // One statement: the "first account" test and the insert cannot interleave with
-        // another registration's.
+        // The "first account" test and the insert are one statement, and on PostgreSQL
+        // that is not enough: under READ COMMITTED, concurrent first registrations each
+        // see a table without the others' uncommitted rows, and all became admin. So
+        // there the insert runs under a transaction-scoped advisory lock, taken by every
+        // registration: the next one's statement starts after the previous committed,
+        // and sees its row. SQLite has one writer at a time anyway.
+        let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT pg_advisory_xact_lock({REGISTRATION_LOCK})"
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
         let r = sqlx::query(
             "INSERT INTO users (id, username, auth_hash, recovery_hash, keys_json, role, locked, created_at, updated_at)
              SELECT $1, $2, $3, $4, $5,
@@ -105,11 +121,12 @@ impl Store {
         .bind(keys_json)
         .bind(u.role.map(Role::as_str))
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await;
         match r {
             Ok(row) => {
                 let role: String = row.try_get("role").map_err(StoreError::from)?;
+                tx.commit().await.map_err(StoreError::from)?;
                 Role::parse(&role).ok_or_else(|| {
                     CreateUserError::Store(StoreError::Corrupt {
                         what: "role",
